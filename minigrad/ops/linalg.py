@@ -40,3 +40,12 @@ def matmul(a, b):
     if va:
         y = squeeze(y, -2 if not vb else -1)
     return y
+
+
+def linear(x, weight, bias=None):
+    """y = x W^T + b, with x (..., in_features), W (out_features, in_features), b (out_features,)."""
+    if x.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(f"linear: input has {x.shape[-1]} features (shape {tuple(x.shape)}) but the "
+                           f"weight expects {weight.shape[-1]} (weight shape {tuple(weight.shape)})")
+    y = matmul(x, transpose(weight, 0, 1))
+    return y if bias is None else y + bias
