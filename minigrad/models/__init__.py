@@ -3,7 +3,7 @@
 Every builder takes ``num_classes``; ``get_model(name, **kw)`` builds one by name (``MODELS`` lists them).
 """
 from .alexnet import AlexNet, AlexNetOriginal, alexnet
-from .efficientnet import (EfficientNet, MBConv, efficientnet, efficientnet_b0, efficientnet_b1, efficientnet_b2,
+from .efficientnet import (COEFFICIENTS, EfficientNet, MBConv, efficientnet, efficientnet_b0, efficientnet_b1, efficientnet_b2,
                            efficientnet_b3, efficientnet_b4, efficientnet_b5, efficientnet_b6, efficientnet_b7)
 from .googlenet import GoogLeNet, Inception, InceptionAux, googlenet, googlenet_loss
 from .lenet import LeNet5, LeNet5Classic, lenet5
@@ -24,6 +24,22 @@ MODELS = {f.__name__: f for f in (
 def list_models():
     """The names ``get_model`` accepts, sorted."""
     return sorted(MODELS)
+
+
+def default_input_size(name, **kw):
+    """One sample's shape the model was designed for: (1, 32, 32) for LeNet-5, (3, 32, 32) for the CIFAR
+    ResNets, (3, 227, 227) for the original AlexNet, the compound-scaled resolution for EfficientNets."""
+    key = name.lower().replace("-", "_")
+    if key == "lenet5":
+        return (kw.get("in_channels", 1), 32, 32)
+    if key in ("resnet20", "resnet32", "resnet44", "resnet56", "resnet110"):
+        return (3, 32, 32)
+    if key == "alexnet" and kw.get("original"):
+        return (3, 227, 227)
+    if key.startswith("efficientnet_"):
+        r = COEFFICIENTS[key.split("_")[1]][2]
+        return (3, r, r)
+    return (3, 224, 224)
 
 
 def get_model(name, **kw):

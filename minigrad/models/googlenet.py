@@ -16,6 +16,7 @@ from .. import nn
 
 class BasicConv2d(nn.Module):
     """conv (bias unless batch-normed) [+ BatchNorm] + ReLU."""
+    conv_bn_pairs = (("conv", "bn"),)  # for nn.utils.fuse_conv_bn
 
     def __init__(self, in_channels, out_channels, batch_norm=False, **kwargs):
         super().__init__()

@@ -20,6 +20,7 @@ def conv1x1(in_planes, out_planes, stride=1):
 class BasicBlock(nn.Module):
     """relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); shortcut = downsample(x) or x."""
     expansion = 1
+    conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"))  # for nn.utils.fuse_conv_bn
 
     def __init__(self, inplanes, planes, stride=1, downsample=None):
         super().__init__()
@@ -41,6 +42,7 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     """1x1 (reduce to ``planes``) - 3x3 (stride here) - 1x1 (expand to 4 * planes), each with BatchNorm."""
     expansion = 4
+    conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"), ("conv3", "bn3"))
 
     def __init__(self, inplanes, planes, stride=1, downsample=None):
         super().__init__()
@@ -64,6 +66,7 @@ class Bottleneck(nn.Module):
 
 class ResNet(nn.Module):
     """Stem (7x7/2 conv, 3x3/2 max-pool), four stages of blocks (64, 128, 256, 512 planes), average pool, fc."""
+    conv_bn_pairs = (("conv1", "bn1"),)
 
     def __init__(self, block, layers, num_classes=1000, in_channels=3):
         super().__init__()

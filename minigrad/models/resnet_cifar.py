@@ -34,6 +34,7 @@ class ShortcutA(nn.Module):
 
 class CifarBasicBlock(nn.Module):
     """Two 3x3 convs; out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), or without the shortcut."""
+    conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"))  # for nn.utils.fuse_conv_bn
 
     def __init__(self, in_planes, planes, stride=1, plain=False, norm="batch"):
         super().__init__()
@@ -57,6 +58,7 @@ class CifarBasicBlock(nn.Module):
 
 class CifarResNet(nn.Module):
     """conv3x3(16) - 3 stages of n blocks (16, 32, 64 filters; 32x32, 16x16, 8x8 maps) - global avg pool - fc."""
+    conv_bn_pairs = (("conv1", "bn1"),)
 
     def __init__(self, depth, num_classes=10, plain=False, norm="batch", in_channels=3):
         super().__init__()

@@ -1,0 +1,24 @@
+"""``python -m minigrad <subcommand>``: a thin dispatcher; the subcommands live in ``minigrad.cli``."""
+import argparse
+import sys
+
+
+def build_parser():
+    from . import cli
+    parser = argparse.ArgumentParser(prog="minigrad", description="minigrad command-line tools")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cli.add_summary_parser(subparsers)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
