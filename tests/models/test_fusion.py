@@ -51,3 +51,15 @@ def test_fuse_needs_eval_mode_and_leaves_other_layers():
     fuse_conv_bn(model)
     assert isinstance(model[1], nn.Identity) and isinstance(model[3], nn.BatchNorm2d)  # bn after relu stays
     assert model[0].bias is not None
+
+
+def test_bench_fuse_quick(capsys):
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "bench_fuse.py"
+    spec = importlib.util.spec_from_file_location("bench_fuse", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = bench.main(["--quick"])
+    assert len(results) == 2 and all(t0 > 0 and t1 > 0 for _, t0, t1 in results)
+    assert "speedup" in capsys.readouterr().out
