@@ -33,7 +33,7 @@ def sgd_step(model, lr):
     with minigrad.no_grad():
         for p in model.parameters():
             if p.grad is not None:
-                p -= lr * p.grad   # in-place update under no_grad
+                p.sub_(lr * p.grad)
                 p.grad = None
 
 
