@@ -26,7 +26,7 @@ class _BatchNorm(Module):
                  device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats, self.use_bias = affine, track_running_stats, bias
+        self.affine, self.track_running_stats, self.use_bias = affine, track_running_stats, affine and bias
         if affine:
             self.weight = factory((num_features,), device, dtype)
             if bias:
@@ -103,7 +103,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.eps, self.elementwise_affine, self.use_bias = eps, elementwise_affine, bias
+        self.eps, self.elementwise_affine, self.use_bias = eps, elementwise_affine, elementwise_affine and bias
         if elementwise_affine:
             self.weight = factory(self.normalized_shape, device, dtype)
             if bias:
@@ -137,7 +137,7 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        self.use_bias = bias
+        self.use_bias = affine and bias
         if affine:
             self.weight = factory((num_channels,), device, dtype)
             if bias:
