@@ -5,6 +5,7 @@ PACKAGES = [
     "minigrad",
     "minigrad.ops",
     "minigrad.nn",
+    "minigrad.nn.utils",
     "minigrad.optim",
     "minigrad.utils",
     "minigrad.utils.data",
