@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .utils.data._random import numpy_rng, transform_rng
+from .utils.data._random import stored, transform_rng
 from .utils.data.dataset import apply_batch
 
 __all__ = ["Transform", "Compose", "Lambda", "ToTensor", "Normalize", "Pad", "RandomCrop", "CenterCrop",
@@ -49,10 +49,6 @@ class Transform:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "generator")
         return f"{type(self).__name__}({args})"
-
-
-def _make_rng(generator):
-    return None if generator is None else numpy_rng(generator)
 
 
 def _pair(size, name):
@@ -125,7 +121,7 @@ class ToTensor(Transform):
         else:
             raise ValueError(f"ToTensor.apply_batch expects NHW or NHWC, got shape {x.shape}")
         if x.dtype == np.uint8:
-            return np.divide(x, np.float32(255), dtype=np.float32)
+            return np.divide(x, np.float32(255), out=np.empty(x.shape, np.float32))  # C-contiguous
         return np.ascontiguousarray(x)
 
 
@@ -217,7 +213,7 @@ class RandomCrop(Transform):
         self.size = _pair(size, "size")
         self.padding = None if padding is None else _ltrb(padding)
         self.pad_if_needed, self.fill, self.padding_mode = pad_if_needed, fill, padding_mode
-        self.generator = _make_rng(generator)
+        self.generator = stored(generator)
 
     def apply_batch(self, x):
         x = np.asarray(x)
@@ -266,7 +262,7 @@ class RandomHorizontalFlip(Transform):
 
     def __init__(self, p=0.5, generator=None):
         self.p = p
-        self.generator = _make_rng(generator)
+        self.generator = stored(generator)
 
     def apply_batch(self, x):
         x = np.asarray(x)
@@ -347,7 +343,7 @@ class ColorJitter(Transform):
         self.contrast = self._range(contrast, "contrast", 1.0, (0, float("inf")))
         self.saturation = self._range(saturation, "saturation", 1.0, (0, float("inf")))
         self.hue = self._range(hue, "hue", 0.0, (-0.5, 0.5))
-        self.generator = _make_rng(generator)
+        self.generator = stored(generator)
 
     @staticmethod
     def _range(v, name, center, bounds):
@@ -394,7 +390,7 @@ class Lighting(Transform):
         C = len(self.eigval)
         if self.eigvec.shape != (C, C):
             raise ValueError(f"eigvec must be ({C}, {C}) to match eigval, got {self.eigvec.shape}")
-        self.generator = _make_rng(generator)
+        self.generator = stored(generator)
 
     def apply_batch(self, x):
         x = np.asarray(x)

@@ -18,20 +18,9 @@ _local = threading.local()
 
 
 def _global_rng():
-    """minigrad's global generator as a NumPy Generator (a private one if the core has none)."""
-    try:
-        import minigrad
-        gen = getattr(minigrad, "default_generator", None)
-    except ImportError:  # pragma: no cover - the core is always there once merged
-        gen = None
-    if gen is not None:
-        return numpy_rng(gen)
-    global _FALLBACK
-    try:
-        return _FALLBACK
-    except NameError:
-        _FALLBACK = np.random.default_rng()
-        return _FALLBACK
+    """minigrad's global CPU generator (seeded by ``minigrad.manual_seed``) as a NumPy Generator."""
+    from minigrad.random import default_generator
+    return default_generator().rng
 
 
 def numpy_rng(generator):
@@ -42,10 +31,11 @@ def numpy_rng(generator):
         return generator
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
-    for attr in ("numpy_generator", "rng", "_rng", "generator"):
-        inner = getattr(generator, attr, None)
-        if isinstance(inner, np.random.Generator):
-            return inner
+    inner = getattr(generator, "rng", None)  # minigrad.Generator
+    if isinstance(inner, np.random.Generator):
+        return inner
+    if inner is not None:
+        raise TypeError(f"the data pipeline runs on the CPU: pass a CPU generator, got one on {generator.device}")
     raise TypeError("generator must be None, an int seed, a numpy.random.Generator or a "
                     f"minigrad.Generator; got {type(generator).__name__}")
 
@@ -61,9 +51,20 @@ def batch_rng(rng):
         _local.rng = prev
 
 
+def stored(generator):
+    """What to keep from a ``generator=`` argument: an int seed becomes its NumPy Generator once (so
+    successive calls continue one stream); anything else is kept and resolved at each use (a
+    minigrad.Generator re-seeded with ``manual_seed`` is then followed)."""
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
+        return np.random.default_rng(int(generator))
+    if generator is not None:
+        numpy_rng(generator)  # type check now, not at first use
+    return generator
+
+
 def transform_rng(generator):
     """The stream a random transform draws from: its own generator, else the batch's, else the global."""
     if generator is not None:
-        return generator
+        return numpy_rng(generator)
     rng = getattr(_local, "rng", None)
     return rng if rng is not None else _global_rng()

@@ -7,24 +7,25 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ._random import batch_rng, numpy_rng
+from ... import backend
+from ...tensor import Tensor
+from ._random import batch_rng, numpy_rng, stored
 
 
 def _as_tensor(array):
-    """Wrap a NumPy/CuPy array as a minigrad Tensor (no copy where the core allows it)."""
-    from minigrad.tensor import Tensor
+    """Wrap a NumPy/CuPy array as a minigrad Tensor, without a copy."""
     return Tensor(array)
 
 
 def _is_tensor(x):
-    return hasattr(x, "array") and hasattr(x, "grad") and not isinstance(x, np.ndarray)
+    return isinstance(x, Tensor)
 
 
 def default_convert(batch):
     """Turn the arrays inside an already-stacked batch (array, tuple, list or dict) into Tensors."""
     if _is_tensor(batch):
         return batch
-    if isinstance(batch, np.ndarray) or hasattr(batch, "__cuda_array_interface__"):
+    if isinstance(batch, np.ndarray) or backend.is_cupy_array(batch):
         return _as_tensor(batch)
     if isinstance(batch, Mapping):
         return {k: default_convert(v) for k, v in batch.items()}
@@ -37,8 +38,7 @@ def _stack(samples):
     elem = samples[0]
     if _is_tensor(elem):
         arrays = [s.array for s in samples]
-        xp = np if isinstance(arrays[0], np.ndarray) else __import__("minigrad.backend").backend.xp_of(arrays[0])
-        return xp.stack(arrays)
+        return backend.xp_of(arrays[0]).stack(arrays)
     if isinstance(elem, (bool, np.bool_)):
         return np.array(samples, dtype=np.bool_)
     if isinstance(elem, (int, np.integer)) and not isinstance(elem, np.generic):
@@ -209,7 +209,7 @@ class DataLoader:
         self.generator = generator
         self.collate_fn = collate_fn
         self.prefetch = int(prefetch)
-        self._rng = None if generator is None else numpy_rng(generator)
+        self._generator = stored(generator)
 
     def __len__(self):
         n = len(self.dataset)
@@ -223,7 +223,7 @@ class DataLoader:
         return [order[i:i + self.batch_size] for i in stops]
 
     def __iter__(self):
-        rng = self._rng if self._rng is not None else numpy_rng(None)
+        rng = numpy_rng(self._generator)
         batches = self.batch_indices(rng)
         seed = int(rng.integers(2**63))
         load = functools.partial(_load, self.dataset, self.collate_fn, seed)

@@ -26,8 +26,8 @@ def apply_batch(transform, x):
 
 def _raw(t):
     """The raw array behind a minigrad Tensor, or the object itself."""
-    arr = getattr(t, "array", None)
-    return arr if arr is not None and not isinstance(t, np.ndarray) else t
+    from ...tensor import Tensor
+    return t.array if isinstance(t, Tensor) else t
 
 
 class Dataset:
