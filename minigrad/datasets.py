@@ -155,7 +155,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
     ALLOWED = {(m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray")
                for n in ("_reconstruct", "scalar")} | {
-        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
         ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
 
     def find_class(self, module, name):
