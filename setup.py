@@ -6,10 +6,6 @@ PACKAGES = [
     "minigrad.ops",
     "minigrad.nn",
     "minigrad.nn.utils",
-    "minigrad.optim",
-    "minigrad.utils",
-    "minigrad.utils.data",
-    "minigrad.models",
     "minigrad.kernels",
 ]
 

@@ -118,8 +118,10 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Standard deviation: sqrt(var)."""
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation: sqrt(var). Where var is 0 the gradient is 0 (PyTorch's choice), not inf."""
+    v = var(x, dim, unbiased, keepdim, correction=correction)
+    positive = v.detach() > 0
+    return where(positive, sqrt(where(positive, v, scalar_like(1.0, v))), scalar_like(0.0, v))
 
 
 def amax(x, dim=None, keepdim=False):
