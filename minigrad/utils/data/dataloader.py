@@ -1,4 +1,5 @@
 """DataLoader: batches of minigrad Tensors, seeded shuffling, a prefetch thread that never changes results."""
+import copy
 import functools
 import math
 import queue
@@ -80,17 +81,28 @@ def _fetch(dataset, collate_fn, indices):
     return collate_fn([dataset[int(i)] for i in indices])
 
 
-def _load(dataset, collate_fn, seed, k, indices):
+def _to_device(batch, device):
+    if isinstance(batch, Tensor):
+        return batch.to(device)
+    if isinstance(batch, Mapping):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to_device(v, device) for v in batch)
+    return batch
+
+
+def _load(dataset, collate_fn, device, seed, k, indices):
     # Batch k draws its augmentation from its own stream, so results do not depend on which thread
     # prepares it, or when.
     with batch_rng(np.random.default_rng([seed, k])):
-        return _fetch(dataset, collate_fn, indices)
+        batch = _fetch(dataset, collate_fn, indices)
+    return batch if device is None else _to_device(batch, device)
 
 
 _END = object()
 
 
-def _producer(load, batches, q, stop):
+def _producer(load, batches, q, stop, start):
     """Background thread: prepare batches in order and put (ok, value) into q until done or stopped."""
     def put(item):
         while not stop.is_set():
@@ -102,8 +114,8 @@ def _producer(load, batches, q, stop):
         return False
 
     try:
-        for k, idx in enumerate(batches):
-            if stop.is_set() or not put((True, load(k, idx))):
+        for k in range(start, len(batches)):
+            if stop.is_set() or not put((True, load(k, batches[k]))):
                 return
     except BaseException as e:  # handed to the consumer, which re-raises it
         put((False, e))
@@ -116,23 +128,29 @@ class _DataLoaderIter:
     ready; ``close()`` (also called on exhaustion, on error and when the iterator is garbage
     collected, e.g. after ``break``) stops and joins it."""
 
-    def __init__(self, load, batches, prefetch):
-        self._load, self._batches, self._k = load, batches, 0
+    def __init__(self, load, batches, prefetch, start=0, progress=None):
+        self._load, self._batches, self._k = load, batches, start
+        self._progress = progress  # a one-element list the loader reads for state_dict()
         self._thread = None
         if prefetch > 0 and batches:
             self._queue = queue.Queue(maxsize=prefetch)
             self._stop = threading.Event()
             # The thread gets only what it needs, never self: the iterator stays collectable.
             self._thread = threading.Thread(target=_producer, name="minigrad-DataLoader-prefetch",
-                                            args=(load, batches, self._queue, self._stop), daemon=True)
+                                            args=(load, batches, self._queue, self._stop, start), daemon=True)
             self._thread.start()
-        self._done = not batches
+        self._done = start >= len(batches)
 
     def __iter__(self):
         return self
 
     def __len__(self):
         return len(self._batches)
+
+    def _advance(self):
+        self._k += 1
+        if self._progress is not None:
+            self._progress[0] = self._k
 
     def __next__(self):
         if self._done:
@@ -142,7 +160,7 @@ class _DataLoaderIter:
                 self._done = True
                 raise StopIteration
             batch = self._load(self._k, self._batches[self._k])
-            self._k += 1
+            self._advance()
             return batch
         while True:
             try:
@@ -158,7 +176,7 @@ class _DataLoaderIter:
         if item is _END:
             self.close()
             raise StopIteration
-        self._k += 1
+        self._advance()
         return item
 
     def close(self):
@@ -190,14 +208,18 @@ class DataLoader:
     numpy Generator; a minigrad.Generator). Each epoch also draws one seed from it, from which batch k
     gets its own augmentation stream, used by transforms that have no generator of their own.
     ``prefetch``: how many batches a background thread prepares ahead (0: none); results are the same
-    either way. Datasets with ``get_batch(indices)`` (all minigrad datasets, TensorDataset) are batched
+    either way. ``device``: move each batch there in the loader (in the prefetch thread, if any).
+    ``state_dict()`` / ``load_state_dict()`` save and restore where the loader is (its generator's
+    state at the start of the epoch and the batches already yielded), so a resumed run sees the same
+    batches. Datasets with ``get_batch(indices)`` (all minigrad datasets, TensorDataset) are batched
     in one vectorised call and their transforms applied to the whole batch; others go item by item
     through ``collate_fn`` (default ``default_collate``). Differences from PyTorch: no worker
-    processes (``num_workers``), no samplers; ``prefetch`` and ``generator=int`` are minigrad's.
+    processes (``num_workers``), no samplers; ``prefetch``, ``device``, ``generator=int`` and the
+    state dict (as torchdata's StatefulDataLoader) are minigrad's.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
-                 collate_fn=None, prefetch=2):
+                 collate_fn=None, prefetch=2, device=None):
         if batch_size is None or int(batch_size) != batch_size or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if int(prefetch) != prefetch or prefetch < 0:
@@ -209,7 +231,11 @@ class DataLoader:
         self.generator = generator
         self.collate_fn = collate_fn
         self.prefetch = int(prefetch)
+        self.device = device
         self._generator = stored(generator)
+        self._epoch_state = None   # generator state before the current epoch's draws
+        self._progress = [0]       # batches yielded in the current epoch
+        self._resume_at = 0
 
     def __len__(self):
         n = len(self.dataset)
@@ -224,10 +250,28 @@ class DataLoader:
 
     def __iter__(self):
         rng = numpy_rng(self._generator)
+        self._epoch_state = copy.deepcopy(rng.bit_generator.state)
         batches = self.batch_indices(rng)
         seed = int(rng.integers(2**63))
-        load = functools.partial(_load, self.dataset, self.collate_fn, seed)
-        return _DataLoaderIter(load, batches, self.prefetch)
+        load = functools.partial(_load, self.dataset, self.collate_fn, self.device, seed)
+        start, self._resume_at = self._resume_at, 0
+        self._progress = [start]
+        return _DataLoaderIter(load, batches, self.prefetch, start, self._progress)
+
+    def state_dict(self):
+        """Where the loader is: its generator's state before the current epoch (or now, between
+        epochs) and how many batches of the epoch were yielded. With ``generator=None`` this is
+        minigrad's global generator, which other code also draws from: give the loader its own
+        generator for exact resumption."""
+        rng = numpy_rng(self._generator)
+        in_epoch = self._epoch_state is not None and self._progress[0] < len(self)
+        state = self._epoch_state if in_epoch else rng.bit_generator.state
+        return {"generator_state": copy.deepcopy(state), "batches_done": self._progress[0] if in_epoch else 0}
+
+    def load_state_dict(self, state):
+        """Restore ``state_dict()``: the next ``iter(loader)`` continues from there."""
+        numpy_rng(self._generator).bit_generator.state = copy.deepcopy(state["generator_state"])
+        self._resume_at = int(state["batches_done"])
 
     def __repr__(self):
         return (f"DataLoader(dataset={type(self.dataset).__name__}(n={len(self.dataset)}), "

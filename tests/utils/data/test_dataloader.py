@@ -235,3 +235,42 @@ def test_argument_errors():
         DataLoader(ds, prefetch=-1)
     with pytest.raises(TypeError, match="generator"):
         DataLoader(ds, generator="seed")
+
+
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_state_dict_resumes_mid_epoch_and_between_epochs(prefetch):
+    aug = T.Compose([T.ToTensor(), T.RandomCrop(8, padding=2), T.RandomHorizontalFlip()])
+    ds = image_dataset(40, aug)
+
+    def loader():
+        return DataLoader(ds, batch_size=8, shuffle=True, generator=7, prefetch=prefetch)
+
+    ref = loader()
+    full = [b for _ in range(3) for b in collect(ref)]  # 3 epochs of 5 batches
+
+    a = loader()
+    seen = []
+    for k, batch in enumerate(a):
+        seen.append(tuple(t.numpy().copy() for t in batch))
+        if k == 2:
+            state = a.state_dict()
+            break
+    assert state["batches_done"] == 3
+    resumed = loader()
+    resumed.load_state_dict(state)
+    rest = [batch for _ in range(3) for batch in collect(resumed)][:12]
+    assert_same(seen + rest, full)
+
+    c = loader()
+    collect(c)  # one whole epoch, then checkpoint between epochs
+    state = c.state_dict()
+    assert state["batches_done"] == 0
+    d = loader()
+    d.load_state_dict(state)
+    assert_same(collect(d) + collect(d), full[5:])
+
+
+def test_device_argument_moves_batches():
+    dl = DataLoader(TensorDataset(np.arange(6, dtype=np.float32)), batch_size=3, device="cpu")
+    (x,) = next(iter(dl))
+    assert x.device == minigrad.device("cpu") and x.numpy().tolist() == [0, 1, 2]
