@@ -298,19 +298,15 @@ def rgb_to_hsv(x):
 
 
 def hsv_to_rgb(x):
-    """Inverse of ``rgb_to_hsv``."""
-    h, s, v = x[..., 0, :, :], x[..., 1, :, :], x[..., 2, :, :]
-    i = np.floor(h * 6.0)
-    f = h * 6.0 - i
-    i = i.astype(np.int64) % 6
-    p = np.clip(v * (1 - s), 0, 1)
-    q = np.clip(v * (1 - s * f), 0, 1)
-    t = np.clip(v * (1 - s * (1 - f)), 0, 1)
-    cases = [i == k for k in range(6)]
-    r = np.select(cases, [v, q, p, p, t, v])
-    g = np.select(cases, [t, v, v, q, p, p])
-    b = np.select(cases, [p, p, t, v, v, q])
-    return np.stack([r, g, b], axis=-3).astype(x.dtype)
+    """Inverse of ``rgb_to_hsv``: channel n in (R, G, B) = v - v s clip(min(k, 4 - k), 0, 1),
+    k = (n' + 6 h) mod 6 with n' = 5, 3, 1 (the closed form of the six-sector formula)."""
+    h6, s, v = x[..., 0, :, :] * 6, x[..., 1, :, :], x[..., 2, :, :]
+    vs = v * s
+    out = []
+    for n in (5, 3, 1):
+        k = np.mod(n + h6, 6)
+        out.append(v - vs * np.clip(np.minimum(k, 4 - k), 0, 1))
+    return np.stack(out, axis=-3).astype(x.dtype)
 
 
 def _adjust(op, x, f):

@@ -199,6 +199,10 @@ def test_hsv_roundtrip_and_colorsys():
     np.testing.assert_allclose(T.hsv_to_rgb(hsv), x, atol=1e-12)
     for (r, g, b), (h, s, v) in zip(x[0].reshape(3, -1).T[:20], hsv[0].reshape(3, -1).T[:20]):
         np.testing.assert_allclose((h, s, v), colorsys.rgb_to_hsv(r, g, b), atol=1e-12)
+    hsv = images((1, 3, 5, 5), seed=1, dtype=np.float64)
+    rgb = T.hsv_to_rgb(hsv)
+    for (h, s, v), (r, g, b) in zip(hsv[0].reshape(3, -1).T, rgb[0].reshape(3, -1).T):
+        np.testing.assert_allclose((r, g, b), colorsys.hsv_to_rgb(h, s, v), atol=1e-12)
 
 
 def test_colorjitter_identity_and_range():
