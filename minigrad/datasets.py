@@ -16,11 +16,12 @@ import tempfile
 
 import numpy as np
 
+from . import transforms as T
 from .utils.data.dataset import ArrayDataset
 from .utils.data.download import (DownloadError, IntegrityError, cache_dir, download, md5sum,
                                   verify_md5)
 
-__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "MNIST5k", "DATASETS", "get_dataset",
+__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "MNIST5k", "DATASETS", "get_dataset", "default_transform",
            "read_idx", "cache_dir", "DownloadError", "IntegrityError"]
 
 
@@ -357,3 +358,25 @@ def get_dataset(name, **kwargs):
     except KeyError:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}") from None
     return cls(**kwargs)
+
+
+def default_transform(name, train=True, augment=False, size=None):
+    """The usual pipeline for dataset ``name`` (a ``DATASETS`` key): ToTensor, zero-Pad to ``size``
+    (e.g. 32 for LeNet-5 on 28x28 digits), with ``train and augment`` a RandomCrop(size, padding=4
+    for CIFAR, 2 for the 28x28 sets) and, except for digits, a RandomHorizontalFlip; then Normalize
+    with the dataset's mean and std. Batch-capable, so the DataLoader applies it to whole batches."""
+    cls = DATASETS[name.lower()]
+    native = 32 if issubclass(cls, CIFAR10) else 28
+    size = native if size is None else int(size)
+    if size < native:
+        raise ValueError(f"size {size} is smaller than the {native}x{native} images of {name}")
+    steps = [T.ToTensor()]
+    if size > native:
+        pad = size - native
+        steps.append(T.Pad((pad // 2, pad // 2, pad - pad // 2, pad - pad // 2)))
+    if train and augment:
+        steps.append(T.RandomCrop(size, padding=4 if native == 32 else 2))
+        if cls not in (MNIST, MNIST5k):
+            steps.append(T.RandomHorizontalFlip())
+    steps.append(T.Normalize(cls.mean, cls.std))
+    return T.Compose(steps)

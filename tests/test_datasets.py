@@ -415,3 +415,22 @@ def test_mnist5k_through_the_dataloader():
     assert abs(float(x.numpy()[:, :, 2:-2, 2:-2].mean())) < 0.2
     with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
         D.get_dataset("svhn")
+
+
+@pytest.mark.parametrize("name,size,shape", [("mnist5k", 32, (1, 32, 32)), ("mnist5k", None, (1, 28, 28)),
+                                             ("cifar10", None, (3, 32, 32)), ("fashion-mnist", 33, (1, 33, 33))])
+@pytest.mark.parametrize("augment", [False, True])
+def test_default_transform(name, size, shape, augment):
+    t = D.default_transform(name, train=True, augment=augment, size=size)
+    x = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3) if name == "cifar10" else (4, 28, 28), dtype=np.uint8)
+    y = t.apply_batch(x)
+    assert y.shape == (4,) + shape and y.dtype == np.float32
+    names = [type(s).__name__ for s in t.transforms]
+    assert ("RandomCrop" in names) == augment
+    assert ("RandomHorizontalFlip" in names) == (augment and name != "mnist5k")
+    if not augment:
+        ref = T.Normalize(D.DATASETS[name].mean, D.DATASETS[name].std).apply_batch(T.ToTensor().apply_batch(x))
+        off = (shape[-1] - x.shape[1]) // 2
+        np.testing.assert_allclose(y[..., off:off + x.shape[1], off:off + x.shape[2]], ref, rtol=1e-6)
+    with pytest.raises(ValueError, match="smaller"):
+        D.default_transform(name, size=20)
