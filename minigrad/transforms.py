@@ -147,8 +147,8 @@ class Normalize(Transform):
         if len(self.mean) not in (1, C) or len(self.std) not in (1, C):
             raise ValueError(f"Normalize has {len(self.mean)} means and {len(self.std)} stds "
                              f"for an array with {C} channels (shape {x.shape})")
-        mean = self.mean.astype(x.dtype).reshape(-1, 1, 1)
-        std = self.std.astype(x.dtype).reshape(-1, 1, 1)
+        shape = (-1, 1, 1) if x.ndim >= 3 else (-1,)  # an HW image is one channel
+        mean, std = self.mean.astype(x.dtype).reshape(shape), self.std.astype(x.dtype).reshape(shape)
         if self.inplace:
             x -= mean
             x /= std

@@ -199,6 +199,13 @@ def test_unreachable_mirror_is_reported(tmp_path):
         dl.download("f.bin", ["http://127.0.0.1:9/"], str(tmp_path), "0" * 32, timeout=2, quiet=True)
 
 
+def test_read_only_folder_fails_before_any_request(server, tmp_path, monkeypatch):
+    monkeypatch.setattr(dl.os, "access", lambda path, mode: False)  # as if read-only (tests may run as root)
+    with pytest.raises(PermissionError, match="ro is not writable"):
+        dl.download("f.bin", [server.url + "/"], str(tmp_path / "ro"), "0" * 32, quiet=True)
+    assert server.log == []
+
+
 def test_md5_helpers(tmp_path):
     (tmp_path / "f").write_bytes(b"abc")
     assert dl.md5sum(str(tmp_path / "f")) == md5(b"abc")

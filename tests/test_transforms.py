@@ -61,6 +61,8 @@ def test_normalize_matches_formula_and_inverts():
     np.testing.assert_allclose(y * s + m, x, atol=1e-6)
     assert y.dtype == np.float32
     np.testing.assert_allclose(T.Normalize(mean, std)(x[0]), y[0], rtol=1e-6)  # CHW too
+    hw = x[0, 0]
+    np.testing.assert_allclose(T.Normalize([0.5], [0.25])(hw), (hw - 0.5) / 0.25, rtol=1e-6)  # HW: one channel
 
 
 def test_normalize_inplace_and_errors():

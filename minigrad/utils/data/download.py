@@ -76,6 +76,9 @@ def download(filename, mirrors, folder, md5, timeout=60, quiet=False):
     """Fetch ``filename`` into ``folder`` from the first of ``mirrors`` (URL prefixes) that delivers
     a copy with MD5 ``md5``; return its path. Nothing is left behind by a failed attempt."""
     os.makedirs(folder, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"cannot download {filename}: the folder {folder} is not writable "
+                              "(pass another root, or set MINIGRAD_DATA)")
     path = os.path.join(folder, filename)
     errors = []
     for mirror in mirrors:
