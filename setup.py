@@ -5,10 +5,9 @@ PACKAGES = [
     "minigrad",
     "minigrad.ops",
     "minigrad.nn",
-    "minigrad.optim",
+    "minigrad.nn.utils",
     "minigrad.utils",
     "minigrad.utils.data",
-    "minigrad.models",
     "minigrad.kernels",
 ]
 

@@ -1,0 +1,359 @@
+"""Reverse-mode automatic differentiation.
+
+A :class:`Function` is one primitive: ``forward`` on raw arrays, ``backward`` right under it, written with
+minigrad ops so that the gradient is itself a graph when ``create_graph=True``. Calling a Function records
+it as the ``grad_fn`` of its output; the graph's edges point from each Function to the Functions (or leaf
+tensors) that made its inputs. :func:`backward` walks that graph once in reverse topological order (an
+iterative sort: a chain of 10,000 ops does not hit Python's recursion limit). Broadcasting is undone here,
+in one place (:func:`_fit`), not in each op.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+
+import numpy as np
+
+from .tensor import Tensor
+
+# ---------------------------------------------------------------------------------------------- grad mode
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager / decorator that turns graph recording on or off."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        _state.enabled = self.mode
+
+    def __exit__(self, *exc):
+        _state.enabled = self.prev
+        return False
+
+
+class no_grad(set_grad_enabled):
+    """``with minigrad.no_grad():`` records no graph (inference, parameter updates)."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Turn recording back on inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+# ----------------------------------------------------------------------------------------------- Function
+
+_FREED = ("Trying to backward through the graph a second time (or to read saved tensors after they were "
+          "freed). Saved intermediate values of the graph are freed after backward(); pass "
+          "retain_graph=True to the first backward() if you need to backward through it again.")
+
+
+class Function:
+    """One differentiable primitive. Subclasses write ``forward(*arrays) -> array`` and ``backward(gy)``.
+
+    Hyper-parameters go to ``__init__``; apply with ``Op(*hyper)(*inputs)``. ``backward`` receives the
+    output gradient as a Tensor and returns one Tensor (or None) per forward input, in order.
+    ``first_order_only = True`` marks a fused backward on raw arrays: differentiating it again raises.
+    """
+
+    first_order_only = False
+    returns_view = False   # the output may share memory with input 0 (reshape, permute, basic indexing)
+
+    # set by __call__ when a graph is recorded
+    inputs = ()
+    next_functions = ()
+    needs_input_grad = ()
+    xp = None
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, gy):
+        raise NotImplementedError
+
+    def __call__(self, *inputs):
+        arrays = []
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{type(self).__name__} expects Tensors, got {type(t).__name__}")
+            arrays.append(t.array)
+        if len(inputs) > 1:
+            _check_same_device(type(self).__name__, inputs)
+        self.xp = inputs[0]._xp if inputs else None
+        y = self.forward(*arrays)
+        if isinstance(y, np.generic):     # NumPy reductions to 0-d return scalars; keep arrays
+            y = np.asarray(y)
+        requires_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
+        out = Tensor._wrap(y, requires_grad)
+        if self.returns_view and y is not arrays[0] and getattr(y, "base", None) is not None:
+            out._version = inputs[0]._version
+        if requires_grad:
+            self.inputs = inputs
+            self.versions = tuple(t._version[0] for t in inputs)
+            self.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            self.next_functions = tuple(
+                (t.grad_fn if t.grad_fn is not None else t) if t.requires_grad else None for t in inputs)
+            self.meta = tuple((t.shape, t.dtype) for t in inputs)
+            self.output = weakref.ref(out)
+            self.freed = False
+            out.grad_fn = self
+        return out
+
+    # -- what backward reads
+    def saved_inputs(self):
+        """The input Tensors, checked against in-place changes made after forward."""
+        if self.freed:
+            raise RuntimeError(_FREED)
+        for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
+            if t._version[0] != v:
+                raise RuntimeError(
+                    f"one of the tensors needed by {self.name()} for its gradient (input {i}, shape "
+                    f"{tuple(t.shape)}) was modified by an in-place operation after it was used: it is at "
+                    f"version {t._version[0]}, expected version {v}. Make a copy (x = x.clone()) before "
+                    f"changing it, or do the change out of place.")
+        return self.inputs
+
+    def saved_output(self):
+        """The output Tensor (exp, tanh, sigmoid and softmax differentiate through their output)."""
+        if self.freed:
+            raise RuntimeError(_FREED)
+        out = self.output()
+        if out is None or out.grad_fn is not self:
+            raise RuntimeError(f"the output of {self.name()} is no longer available for backward")
+        return out
+
+    def wrap(self, array):
+        """A Tensor around a raw array (for first-order-only backward formulas)."""
+        return Tensor._wrap(array, False)
+
+    def release(self):
+        """Drop what was saved for backward (the graph's edges stay, so a second backward can say why)."""
+        self.inputs = ()
+        self.freed = True
+        for k in list(vars(self)):
+            if k not in ("next_functions", "needs_input_grad", "meta", "freed", "output", "xp"):
+                delattr(self, k)
+
+    def name(self):
+        return type(self).__name__ + "Backward"
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+
+def _check_same_device(op, tensors):
+    if all(type(t.array) is np.ndarray for t in tensors):   # the common case, all on the CPU
+        return
+    first = tensors[0].device
+    for t in tensors[1:]:
+        if t.device != first:
+            raise RuntimeError(
+                f"{op}: expected all tensors on the same device, but found at least two devices, "
+                f"{first} and {t.device} (shapes {tuple(tensors[0].shape)} and {tuple(t.shape)})")
+
+
+class _SecondOrderError(Function):
+    """Stands in the graph for a gradient computed by a first-order-only backward."""
+
+    def __init__(self, op):
+        self.op = op
+
+    def forward(self, gx):
+        return gx
+
+    def backward(self, gy):
+        raise RuntimeError(
+            f"{self.op} has a fused first-order backward only; it cannot be differentiated twice "
+            f"(create_graph=True through it gives gradients that are not themselves differentiable)")
+
+    @classmethod
+    def barrier(cls, gx, op):
+        """``gx`` as a graph leaf-node that raises if a second backward ever reaches it."""
+        out = Tensor._wrap(gx.array, True)
+        node = cls(op)
+        node.next_functions, node.meta, node.needs_input_grad, node.freed = (), (), (), False
+        node.output = weakref.ref(out)
+        out.grad_fn = node
+        return out
+
+
+# ----------------------------------------------------------------------------------------------- engine
+
+def _topo_order(roots):
+    """Functions reachable from ``roots``, each after every Function that consumes its output."""
+    order, seen = [], set()
+    for root in roots:
+        if root is None or id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root.next_functions))]
+        while stack:
+            fn, it = stack[-1]
+            for nxt in it:
+                if isinstance(nxt, Function) and id(nxt) not in seen:
+                    seen.add(id(nxt))
+                    stack.append((nxt, iter(nxt.next_functions)))
+                    break
+            else:
+                stack.pop()
+                order.append(fn)
+    order.reverse()
+    return order
+
+
+def _fit(gx, shape, dtype):
+    """Sum a broadcast gradient back to its input's shape and cast it to the input's dtype."""
+    if gx.shape != shape:
+        from .ops.reduce import sum_to
+        gx = sum_to(gx, shape)
+    if gx.dtype != dtype:
+        gx = gx.to(dtype)
+    return gx
+
+
+def _accumulate(store, key, g):
+    prev = store.get(key)
+    store[key] = g if prev is None else prev + g
+
+
+def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None):
+    """The engine. Accumulates into leaf ``.grad`` or, when ``capture`` (a dict of id -> Tensor) is given,
+    collects the gradients of exactly those tensors and touches no ``.grad``."""
+    grads = {}            # Function -> gradient of its output
+    leaf_grads = {}       # id(leaf) -> (leaf, gradient)
+    captured = {}
+    for t, g in zip(outputs, grad_outputs):
+        if t.grad_fn is not None:
+            _accumulate(grads, t.grad_fn, g)
+        elif t.requires_grad:
+            prev = leaf_grads.get(id(t))
+            leaf_grads[id(t)] = (t, g if prev is None else prev[1] + g)
+    order = _topo_order([t.grad_fn for t in outputs])
+    capture_fns = {} if capture is None else {
+        id(t.grad_fn): i for i, t in capture.items() if t.grad_fn is not None}
+
+    with set_grad_enabled(create_graph):
+        for fn in order:
+            gy = grads.pop(fn, None)
+            if gy is None:
+                continue
+            if fn.freed:
+                raise RuntimeError(_FREED)
+            if id(fn) in capture_fns:
+                captured[capture_fns[id(fn)]] = gy
+            out = fn.output()
+            if out is not None and out._retains_grad and capture is None:
+                out.grad = gy if out.grad is None else out.grad + gy
+            gxs = fn.backward(gy)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            if len(gxs) != len(fn.next_functions):
+                raise RuntimeError(f"{fn.name()} returned {len(gxs)} gradients for "
+                                   f"{len(fn.next_functions)} inputs")
+            for gx, nxt, (shape, dtype) in zip(gxs, fn.next_functions, fn.meta):
+                if gx is None or nxt is None:
+                    continue
+                if create_graph and fn.first_order_only:
+                    gx = _SecondOrderError.barrier(gx, fn.name())
+                gx = _fit(gx, shape, dtype)
+                if isinstance(nxt, Function):
+                    _accumulate(grads, nxt, gx)
+                else:
+                    prev = leaf_grads.get(id(nxt))
+                    leaf_grads[id(nxt)] = (nxt, gx if prev is None else prev[1] + gx)
+
+    if not retain_graph:
+        # Freed only now: a Function that differentiates through its output (exp, tanh, softmax) reads it
+        # through the consumers that hold it, which must therefore live until the pass is over.
+        for fn in order:
+            fn.release()
+    for key, (leaf, g) in leaf_grads.items():
+        if capture is not None:
+            if key in capture:
+                captured[key] = g
+            continue
+        if not create_graph:
+            g = g.detach()
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    return captured
+
+
+def _make_grads(outputs, grad_outputs):
+    result = []
+    for t, g in zip(outputs, grad_outputs):
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs, but the output has shape "
+                    f"{tuple(t.shape)}; pass a gradient of that shape, e.g. backward(torch.ones_like(out))")
+            g = Tensor._wrap(t._xp.ones(t.shape, dtype=t.dtype), False)
+        elif not isinstance(g, Tensor):
+            g = Tensor._wrap(t._xp.asarray(g, dtype=t.dtype), False)
+        if g.shape != t.shape:
+            raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but the output it belongs to has "
+                               f"shape {tuple(t.shape)}; they must match")
+        if g.device != t.device:
+            raise RuntimeError(f"the gradient is on {g.device} but its output is on {t.device}")
+        result.append(g)
+    return result
+
+
+def _as_tuple(x):
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``Tensor.backward`` calls this)."""
+    tensors = _as_tuple(tensors)
+    grad_tensors = (None,) * len(tensors) if grad_tensors is None else _as_tuple(grad_tensors)
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
+                               "nothing in its graph was made from a tensor with requires_grad=True")
+    if retain_graph is None:
+        retain_graph = create_graph
+    _run_backward(tensors, _make_grads(tensors, grad_tensors), retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """Return d(outputs)/d(inputs) as a tuple, without touching any ``.grad`` (PyTorch's signature)."""
+    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"an input of shape {tuple(t.shape)} does not require grad")
+    if not any(t.requires_grad for t in outputs):
+        raise RuntimeError("none of the outputs requires grad: they do not depend on the inputs")
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = {id(t): t for t in inputs}
+    got = _run_backward(outputs, _make_grads(outputs, grad_outputs), retain_graph, create_graph, capture)
+    result = []
+    for t in inputs:
+        g = got.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"an input of shape {tuple(t.shape)} was not used to compute the outputs; "
+                               f"pass allow_unused=True to get None for it")
+        if g is not None and not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: E402  (public here, like PyTorch)

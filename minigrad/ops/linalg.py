@@ -1,0 +1,51 @@
+"""Matrix multiplication (batched, broadcast)."""
+from __future__ import annotations
+
+from ..autograd import Function
+from .elementwise import as_tensor_pair
+from .shape import squeeze, transpose, unsqueeze
+
+
+class MatMul(Function):
+    """a @ b for a, b of 2+ dimensions; batch dimensions broadcast (the engine sums them back)."""
+
+    def forward(self, a, b):
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.saved_inputs()
+        ga = gy @ transpose(b, -1, -2) if self.needs_input_grad[0] else None
+        gb = transpose(a, -1, -2) @ gy if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def matmul(a, b):
+    """Matrix product with NumPy/PyTorch rules: 1-D operands are promoted to matrices and the added
+    dimension removed afterwards; leading (batch) dimensions broadcast."""
+    a, b = as_tensor_pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
+    va, vb = a.ndim == 1, b.ndim == 1
+    if va:
+        a = unsqueeze(a, 0)
+    if vb:
+        b = unsqueeze(b, -1)
+    if a.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied "
+                           f"({a.shape[-1]} != {b.shape[-2]})")
+    y = MatMul()(a, b)
+    if vb:
+        y = squeeze(y, -1)
+    if va:
+        y = squeeze(y, -2 if not vb else -1)
+    return y
+
+
+def linear(x, weight, bias=None):
+    """y = x W^T + b, with x (..., in_features), W (out_features, in_features), b (out_features,)."""
+    if x.shape[-1] != weight.shape[-1]:
+        raise RuntimeError(f"linear: input has {x.shape[-1]} features (shape {tuple(x.shape)}) but the "
+                           f"weight expects {weight.shape[-1]} (weight shape {tuple(weight.shape)})")
+    y = matmul(x, transpose(weight, 0, 1))
+    return y if bias is None else y + bias
