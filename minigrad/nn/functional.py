@@ -10,7 +10,7 @@ from ..ops.activation import (elu, gelu, hardsigmoid, hardswish, hardtanh, leaky
                               silu, softmin, softplus, softsign, tanhshrink, threshold)
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss, smooth_l1_loss)
-from ..ops.norm import batch_norm, group_norm, layer_norm
+from ..ops.normalization import batch_norm, group_norm, layer_norm
 
 # -- convolution and pooling (minigrad/ops/conv.py, pool.py, pad.py, lrn.py, dropout.py)
 from ..ops.conv import conv2d, conv_transpose2d, fold, get_im2col_budget, set_im2col_budget, unfold

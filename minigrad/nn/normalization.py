@@ -16,7 +16,7 @@ class _BatchNorm(Module):
     running ones: r <- (1 - momentum) r + momentum * batch statistic (the UNBIASED variance for
     ``running_var``); ``momentum=None`` gives a cumulative average (factor 1 / num_batches_tracked). Eval
     mode normalises with the running statistics. ``affine`` adds a per-channel weight (ones) and bias
-    (zeros). The gradient is the fused one-expression form of ``minigrad.ops.norm.Standardize``, written
+    (zeros). The gradient is the fused one-expression form of ``minigrad.ops.normalization.Standardize``, written
     with minigrad ops and therefore twice differentiable.
     """
 

@@ -1,4 +1,4 @@
-"""minigrad/ops/norm.py: batch_norm, layer_norm, group_norm against torch; gradcheck and gradgradcheck
+"""minigrad/ops/normalization.py: batch_norm, layer_norm, group_norm against torch; gradcheck and gradgradcheck
 (the fused Standardize backward must be twice differentiable) with a random upstream gradient."""
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import minigrad
 import minigrad.nn.functional as F
 from helpers import check_op, requires_torch, torch
-from minigrad.ops.norm import standardize
+from minigrad.ops.normalization import standardize
 
 TF = torch.nn.functional if torch is not None else None
 
