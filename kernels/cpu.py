@@ -180,9 +180,12 @@ def _maxpool2d_backward(gy, idx, gx):
         n, c = p // C, p % C
         g = gx[n, c]
         g[:] = 0
+        HW = g.shape[0]
         for oh in range(OH):
             for ow in range(OW):
-                g[idx[n, c, oh, ow]] += gy[n, c, oh, ow]
+                i = idx[n, c, oh, ow]
+                if 0 <= i < HW:        # a window wholly in the padding reports an index past the plane
+                    g[i] += gy[n, c, oh, ow]
 
 
 def maxpool2d_backward(gy, idx, H, W):
@@ -201,9 +204,11 @@ def _maxpool2d_gather(gx, idx, gy):
     for p in prange(N * C):
         n, c = p // C, p % C
         g = gx[n, c]
+        HW = g.shape[0]
         for oh in range(OH):
             for ow in range(OW):
-                gy[n, c, oh, ow] = g[idx[n, c, oh, ow]]
+                i = idx[n, c, oh, ow]
+                gy[n, c, oh, ow] = g[i] if 0 <= i < HW else 0
 
 
 def maxpool2d_gather(gx, idx):

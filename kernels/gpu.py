@@ -87,10 +87,10 @@ _SOURCES = {
         """),
     "maxpool_bwd": (
         "T gy, int64 idx, int64 HW, int64 OHW", "raw T gx",
-        "atomicAdd(&gx[(i / OHW) * HW + idx], gy);"),
+        "if (idx >= 0 && idx < HW) atomicAdd(&gx[(i / OHW) * HW + idx], gy);"),
     "maxpool_gather": (
         "raw T gx, int64 idx, int64 HW, int64 OHW", "T gy",
-        "gy = gx[(i / OHW) * HW + idx];"),
+        "gy = (idx >= 0 && idx < HW) ? gx[(i / OHW) * HW + idx] : (T)0;"),
     "avgpool_fwd": (
         "raw T x, int32 H, int32 W, int32 OH, int32 OW, int32 KH, int32 KW, int32 SH, int32 SW, "
         "int32 PH, int32 PW, bool cip, int32 div", "T y",

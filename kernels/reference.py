@@ -40,10 +40,11 @@ def col2im(col, H, W, SH, SW, PH, PW, DH, DW):
     return x
 
 
-def _max_window(x, n, c, positions):
-    """PyTorch's rule: the first maximum in scan order wins; a NaN wins over everything."""
+def _max_window(x, n, c, positions, first):
+    """PyTorch's rule: the first maximum in scan order wins; a NaN wins over everything. ``first`` is the
+    index reported for a window with no valid position (-inf), as PyTorch reports it."""
     H, W = x.shape[2:]
-    best, arg = -np.inf, positions[0][0] * W + positions[0][1] if positions else 0
+    best, arg = -np.inf, first
     for ih, iw in positions:
         v = x[n, c, ih, iw]
         if v > best or np.isnan(v):
@@ -63,19 +64,24 @@ def maxpool2d_forward(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
                     pos = [(oh * SH - PH + kh * DH, ow * SW - PW + kw * DW)
                            for kh in range(KH) for kw in range(KW)]
                     pos = [(ih, iw) for ih, iw in pos if 0 <= ih < H and 0 <= iw < W]
-                    y[n, c, oh, ow], idx[n, c, oh, ow] = _max_window(x, n, c, pos)
+                    h0, w0 = oh * SH - PH, ow * SW - PW
+                    h0, w0 = h0 + (-(h0 // DH) * DH if h0 < 0 else 0), w0 + (-(w0 // DW) * DW if w0 < 0 else 0)
+                    first = h0 * W + w0       # the first in-range offset, even past the input (PyTorch)
+                    y[n, c, oh, ow], idx[n, c, oh, ow] = _max_window(x, n, c, pos, first)
     return y, idx
 
 
 def maxpool2d_backward(gy, idx, H, W):
-    """gx (N, C, H, W) with each gy[n, c, oh, ow] added at flat position idx[n, c, oh, ow]."""
+    """gx (N, C, H, W) with each gy[n, c, oh, ow] added at flat position idx[n, c, oh, ow] (indices
+    outside the plane, from windows that lie wholly in the padding, send nothing)."""
     N, C, OH, OW = gy.shape
     gx = np.zeros((N, C, H * W), dtype=gy.dtype)
     for n in range(N):
         for c in range(C):
             for oh in range(OH):
                 for ow in range(OW):
-                    gx[n, c, idx[n, c, oh, ow]] += gy[n, c, oh, ow]
+                    if 0 <= idx[n, c, oh, ow] < H * W:
+                        gx[n, c, idx[n, c, oh, ow]] += gy[n, c, oh, ow]
     return gx.reshape(N, C, H, W)
 
 
@@ -88,7 +94,8 @@ def maxpool2d_gather(gx, idx):
         for c in range(C):
             for oh in range(OH):
                 for ow in range(OW):
-                    gy[n, c, oh, ow] = flat[n, c, idx[n, c, oh, ow]]
+                    i = idx[n, c, oh, ow]
+                    gy[n, c, oh, ow] = flat[n, c, i] if 0 <= i < flat.shape[2] else 0
     return gy
 
 
@@ -104,7 +111,7 @@ def adaptive_maxpool2d_forward(x, OH, OW):
                     rows = range((oh * H) // OH, -(-((oh + 1) * H) // OH))
                     cols = range((ow * W) // OW, -(-((ow + 1) * W) // OW))
                     pos = [(ih, iw) for ih in rows for iw in cols]
-                    y[n, c, oh, ow], idx[n, c, oh, ow] = _max_window(x, n, c, pos)
+                    y[n, c, oh, ow], idx[n, c, oh, ow] = _max_window(x, n, c, pos, pos[0][0] * W + pos[0][1])
     return y, idx
 
 
