@@ -6,6 +6,8 @@ PACKAGES = [
     "minigrad.ops",
     "minigrad.nn",
     "minigrad.nn.utils",
+    "minigrad.utils",
+    "minigrad.utils.data",
     "minigrad.kernels",
 ]
 

@@ -55,10 +55,13 @@ def test_installed_package_has_no_top_level_kernels(tmp_path):
 
 
 def test_ops_on_two_devices_name_both():
-    class FakeCuda(minigrad.Tensor):
+    class FakeCuda(minigrad.Tensor):   # stands in for a CuPy-backed tensor on a machine without a GPU
         device = minigrad.Device("cuda:0")
+
+    class FakeDeviceArray(np.ndarray):
+        pass
     a = minigrad.ones(2)
-    b = FakeCuda(np.ones(2, np.float32))
+    b = FakeCuda(np.ones(2, np.float32).view(FakeDeviceArray))
     with pytest.raises(RuntimeError, match=r"cpu and cuda:0"):
         a + b
 
