@@ -41,13 +41,18 @@ def _fuse_pair(parent, conv_name, bn_name):
         return False
     w, b = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps,
                                 bn.weight, bn.bias)
-    conv.weight = nn.Parameter(w.to(conv.weight.dtype), requires_grad=conv.weight.requires_grad)
-    bias = nn.Parameter(b.to(conv.weight.dtype), requires_grad=conv.weight.requires_grad)
-    if conv.bias is None and hasattr(conv, "register_parameter"):
-        conv.register_parameter("bias", bias)
+    with minigrad.no_grad():  # in place: the Parameter objects (and any optimizer's references) stay
+        conv.weight.copy_(w)
+        if conv.bias is not None:
+            conv.bias.copy_(b)
+    if conv.bias is None:
+        conv.register_parameter("bias", nn.Parameter(b.to(conv.weight.dtype),
+                                                     requires_grad=conv.weight.requires_grad))
+    # replace the BatchNorm in its slot (plain setattr may move a re-assigned child to the end of the order)
+    if bn_name in getattr(parent, "_modules", {}):
+        parent._modules[bn_name] = nn.Identity()
     else:
-        conv.bias = bias
-    setattr(parent, bn_name, nn.Identity())
+        setattr(parent, bn_name, nn.Identity())
     return True
 
 
