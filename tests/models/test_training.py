@@ -11,7 +11,7 @@ from minigrad import models as M
 # name, builder kwargs, input shape (one sample), learning rate, steps
 CASES = [
     ("lenet5", {}, (1, 32, 32), 0.05, 4),
-    ("lenet5", {"classic": True}, (1, 32, 32), 0.01, 4),
+    ("lenet5", {"classic": True}, (1, 32, 32), 0.001, 4),
     ("alexnet", {"dropout": 0.0}, (3, 64, 64), 0.01, 3),
     ("alexnet", {"original": True, "dropout": 0.0}, (3, 227, 227), 0.01, 3),
     ("vgg11", {"dropout": 0.0}, (3, 32, 32), 0.01, 3),
@@ -24,7 +24,7 @@ CASES = [
     ("googlenet", {"dropout": 0.0, "dropout_aux": 0.0}, (3, 64, 64), 0.01, 3),
     ("googlenet", {"batch_norm": True, "aux_logits": False, "dropout": 0.0}, (3, 64, 64), 0.05, 3),
     ("mobilenet_v1", {"width_mult": 0.5}, (3, 32, 32), 0.05, 3),
-    ("mobilenet_v2", {"dropout": 0.0}, (3, 32, 32), 0.05, 3),
+    ("mobilenet_v2", {"dropout": 0.0}, (3, 64, 64), 0.05, 3),  # at 32x32 the last BNs see 2 values
     ("efficientnet_b0", {"dropout": 0.0, "stochastic_depth_prob": 0.0}, (3, 32, 32), 0.05, 3),
 ]
 
@@ -82,7 +82,7 @@ def test_stochastic_depth():
     layer = StochasticDepth(0.25)
     y = layer(x).numpy()
     rows = y[:, 0]
-    assert set(np.unique(rows)) <= {0.0, 1 / 0.75} and np.allclose(y, y[:, :1])  # whole samples dropped
+    assert np.all(np.isclose(rows, 0.0) | np.isclose(rows, 1 / 0.75)) and np.allclose(y, y[:, :1])  # whole rows
     assert 0.15 < (rows == 0).mean() < 0.35
     layer.eval()
     assert np.array_equal(layer(x).numpy(), x.numpy())
