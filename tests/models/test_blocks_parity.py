@@ -87,6 +87,49 @@ class TInception(tnn.Module):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
+class TSqueezeExcitation(tnn.Module):
+    def __init__(self, cin, csq):
+        super().__init__()
+        self.avgpool = tnn.AdaptiveAvgPool2d(1)
+        self.fc1 = tnn.Conv2d(cin, csq, 1)
+        self.fc2 = tnn.Conv2d(csq, cin, 1)
+        self.activation = tnn.SiLU()
+        self.scale_activation = tnn.Sigmoid()
+
+    def forward(self, x):
+        return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x))))) * x
+
+
+class TMBConv(tnn.Module):  # torchvision's MBConv in eval-free form (stochastic depth off)
+    def __init__(self, expand, k, stride, cin, cout):
+        super().__init__()
+        self.use_res_connect = stride == 1 and cin == cout
+        hidden = cin * expand
+        layers = [t_conv_bn_act(cin, hidden, 1, act=tnn.SiLU)] if hidden != cin else []
+        layers += [t_conv_bn_act(hidden, hidden, k, stride, hidden, act=tnn.SiLU),
+                   TSqueezeExcitation(hidden, max(1, cin // 4)), t_conv_bn_act(hidden, cout, 1, act=None)]
+        self.block = tnn.Sequential(*layers)
+
+    def forward(self, x):
+        y = self.block(x)
+        return y + x if self.use_res_connect else y
+
+
+class TCifarBlock(tnn.Module):  # He et al. 2016, option A, as in the common PyTorch CIFAR code
+    def __init__(self, cin, planes, stride):
+        super().__init__()
+        self.conv1 = tnn.Conv2d(cin, planes, 3, stride, 1, bias=False)
+        self.bn1 = tnn.BatchNorm2d(planes)
+        self.conv2 = tnn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = tnn.BatchNorm2d(planes)
+        pad = (planes - cin) // 2
+        self.pad = lambda x: torch.nn.functional.pad(x[:, :, ::stride, ::stride], (0, 0, 0, 0, pad, pad))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(out + self.pad(x))
+
+
 # ---- the comparison ---------------------------------------------------------------------------------------
 def _randomize_bn(tmodel, rng):
     for m in tmodel.modules():
@@ -183,3 +226,16 @@ def test_resnet18_state_dict_names_match_torchvision():
     eff = set(M.efficientnet_b0().state_dict())
     assert {"features.1.0.block.1.fc1.weight", "features.2.0.block.3.1.weight", "features.8.0.weight",
             "classifier.1.bias"} <= eff
+
+
+@pytest.mark.parametrize("expand, stride, cin, cout", [(6, 1, 8, 8), (1, 2, 8, 16)], ids=["residual", "strided"])
+def test_mbconv_with_squeeze_excitation(expand, stride, cin, cout):
+    from minigrad.models.efficientnet import MBConvConfig
+    torch.manual_seed(5)
+    mblock = M.MBConv(MBConvConfig(expand, 3, stride, cin, cout, 1), stochastic_depth_prob=0.0)
+    check_parity(mblock, TMBConv(expand, 3, stride, cin, cout), (2, cin, 6, 6), train=True, seed=5)
+
+
+def test_cifar_block_option_a_shortcut():
+    torch.manual_seed(6)
+    check_parity(M.CifarBasicBlock(16, 32, 2), TCifarBlock(16, 32, 2), (2, 16, 8, 8), train=True, seed=6)
