@@ -15,7 +15,7 @@ def _kv(text):
 
 
 def add_summary_parser(subparsers):
-    """``summary MODEL [--input C H W] [--batch-size N] [--num-classes K] [--arg key=value ...]``."""
+    """``summary MODEL [--input C H W] [--batch-size N] [--num-classes K] [--depth D] [--arg key=value ...]``."""
     p = subparsers.add_parser("summary", help="print a zoo model's layers, shapes, parameters and mult-adds",
                               description="Build a model of minigrad.models and print its summary table.")
     p.add_argument("model", help="model name, e.g. resnet18, lenet5, efficientnet_b0 (see --list)",
@@ -24,6 +24,8 @@ def add_summary_parser(subparsers):
                    help="one sample's shape without the batch, e.g. 3 224 224 (default: the model's own)")
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--num-classes", type=int, default=None)
+    p.add_argument("--depth", type=int, default=None,
+                   help="merge rows below this level of the module tree (1: one row per top-level block)")
     p.add_argument("--arg", action="append", default=[], metavar="KEY=VALUE",
                    help="extra builder argument, e.g. --arg classic=True, --arg width_mult=0.5 (repeatable)")
     p.add_argument("--list", action="store_true", help="list the model names and exit")
@@ -41,5 +43,5 @@ def run_summary(args):
         kw["num_classes"] = args.num_classes
     model = models.get_model(args.model, **kw)
     input_size = tuple(args.input) if args.input else models.default_input_size(args.model, **kw)
-    print(models.summary(model, input_size, batch_size=args.batch_size))
+    print(models.summary(model, input_size, batch_size=args.batch_size, depth=args.depth))
     return 0

@@ -105,6 +105,23 @@ def _own_parameters(module):
         return [p for p in module.parameters() if id(p) not in in_children]
 
 
+def _merge_rows(rows, depth, modules):
+    """Group consecutive rows by the first ``depth`` parts of their names."""
+    merged = []
+    for r in rows:
+        key = ".".join(r.name.split(".")[:depth])
+        if merged and merged[-1].name == key and key != r.name:
+            m = merged[-1]
+            m.output_shape, m.params, m.trainable = r.output_shape, m.params + r.params, m.trainable + r.trainable
+            m.macs, m.output_bytes = m.macs + r.macs, m.output_bytes + r.output_bytes
+        elif key != r.name:
+            merged.append(Row(key, type(modules.get(key)).__name__, r.output_shape, r.params, r.trainable,
+                              r.macs, r.output_bytes))
+        else:
+            merged.append(r)
+    return merged
+
+
 def layer_macs(module, inputs, output):
     """Multiply-adds of one call of ``module`` (see the module docstring for the rules)."""
     custom = getattr(module, "macs", None)
@@ -119,7 +136,8 @@ def layer_macs(module, inputs, output):
     return 0
 
 
-def summary(model, input_size=None, *, batch_size=1, input_data=None, dtype=None, device=None, mode="eval"):
+def summary(model, input_size=None, *, batch_size=1, input_data=None, dtype=None, device=None, mode="eval",
+            depth=None):
     """Run one forward of ``model`` and tabulate every layer: name, type, output shape, params, mult-adds.
 
     ``input_size``: one sample's shape without the batch, e.g. (3, 224, 224); the input is ``batch_size``
@@ -128,7 +146,9 @@ def summary(model, input_size=None, *, batch_size=1, input_data=None, dtype=None
     batch of one works) or "train"; the model's own mode is restored afterwards.
     Returns a ``Summary``: ``str()`` is the table; ``total_params``, ``trainable_params``, ``total_macs``,
     ``activation_bytes`` and ``rows`` (``name``, ``type``, ``output_shape``, ``params``, ``trainable``,
-    ``macs``) carry the numbers.
+    ``macs``) carry the numbers. ``depth=d`` merges the rows below the d-th level of the module tree into
+    one row per module at that level (summed params and mult-adds, the output shape of its last call), e.g.
+    ``depth=1`` gives one row per stage of a ResNet; the totals do not change.
     """
     if input_data is None:
         if input_size is None:
@@ -169,6 +189,8 @@ def summary(model, input_size=None, *, batch_size=1, input_data=None, dtype=None
             h.remove()
         model.train(was_training)
 
+    if depth is not None:
+        rows = _merge_rows(rows, depth, dict(model.named_modules()))
     params = list(model.parameters())
     total = sum(int(p.numel()) for p in params)
     trainable = sum(int(p.numel()) for p in params if p.requires_grad)

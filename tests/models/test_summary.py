@@ -92,3 +92,14 @@ def test_cli_summary(capsys):
     assert "Trainable params: 60,000" in capsys.readouterr().out
     assert main(["summary", "--list"]) == 0
     assert "resnet110" in capsys.readouterr().out
+
+
+def test_depth_merges_rows_and_keeps_totals():
+    m = M.resnet20()
+    full = minigrad.summary(m, (3, 32, 32))
+    short = minigrad.summary(m, (3, 32, 32), depth=1)
+    assert [r.name for r in short.rows] == ["conv1", "bn1", "relu", "layer1", "layer2", "layer3", "avgpool",
+                                           "flatten", "fc"]
+    assert short["layer2"].type == "Sequential" and short["layer2"].output_shape == (1, 32, 16, 16)
+    assert short.total_macs == full.total_macs == 40_551_040
+    assert sum(r.params for r in short.rows) == short.total_params == 269_722
