@@ -1,6 +1,7 @@
 """Subcommands of ``python -m minigrad`` (``minigrad`` once installed). Each ``add_*_parser(subparsers)``
 registers one subcommand and sets ``func`` to the function that runs it with the parsed arguments."""
 import ast
+import sys
 
 
 def _kv(text):
@@ -38,10 +39,14 @@ def run_summary(args):
     if args.list or not args.model:
         print("\n".join(models.list_models()))
         return 0
-    kw = dict(_kv(a) for a in args.arg)
-    if args.num_classes is not None:
-        kw["num_classes"] = args.num_classes
-    model = models.get_model(args.model, **kw)
+    try:
+        kw = dict(_kv(a) for a in args.arg)
+        if args.num_classes is not None:
+            kw["num_classes"] = args.num_classes
+        model = models.get_model(args.model, **kw)
+    except (ValueError, TypeError) as e:  # unknown model or builder argument: a message, not a traceback
+        print(f"minigrad summary: error: {e}", file=sys.stderr)
+        return 2
     input_size = tuple(args.input) if args.input else models.default_input_size(args.model, **kw)
     print(models.summary(model, input_size, batch_size=args.batch_size, depth=args.depth))
     return 0

@@ -103,3 +103,11 @@ def test_depth_merges_rows_and_keeps_totals():
     assert short["layer2"].type == "Sequential" and short["layer2"].output_shape == (1, 32, 16, 16)
     assert short.total_macs == full.total_macs == 40_551_040
     assert sum(r.params for r in short.rows) == short.total_params == 269_722
+
+
+def test_cli_errors_are_messages(capsys):
+    from minigrad.__main__ import main
+    assert main(["summary", "resnet19"]) == 2
+    assert "unknown model 'resnet19'" in capsys.readouterr().err
+    assert main(["summary", "lenet5", "--arg", "colour=1"]) == 2
+    assert main([]) == 2
