@@ -293,8 +293,9 @@ class Module:
         """Set training mode (``mode=True``) or evaluation mode on this module and all sub-modules."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        self.training = mode
+        for m in self.children():          # each child's own train() runs (a subclass may override it)
+            m.train(mode)
         return self
 
     def eval(self):
@@ -314,7 +315,10 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor._wrap(p._xp.zeros_like(p.grad.array))
+                if p.grad.grad_fn is not None or p.grad.requires_grad:
+                    p.grad = p.grad.detach()
+                with no_grad():
+                    p.grad.zero_()
 
     # ------------------------------------------------------------------------------------ devices, dtypes
     def _apply(self, fn):

@@ -337,3 +337,22 @@ def test_module_list_and_dict():
     assert list(md) == ["b"]
     pl = nn.ParameterList([nn.Parameter(minigrad.ones(2)), minigrad.zeros(3)])
     assert len(pl) == 2 and isinstance(pl[1], nn.Parameter) and list(pl.state_dict()) == ["0", "1"]
+
+
+def test_train_calls_each_childs_train():
+    """A sub-module that overrides train() (to keep its BatchNorm frozen, say) is respected."""
+    class FrozenBN(nn.BatchNorm1d):
+        def train(self, mode=True):
+            return super().train(False)
+
+    m = nn.Sequential(nn.Linear(2, 3), FrozenBN(3))
+    m.train()
+    assert m.training and m[0].training and not m[1].training
+
+
+def test_zero_grad_in_place():
+    lin = nn.Linear(2, 2)
+    lin(minigrad.randn(3, 2)).sum().backward()
+    g = lin.weight.grad
+    lin.zero_grad(set_to_none=False)
+    assert lin.weight.grad is g and float(g.abs().sum()) == 0
