@@ -11,8 +11,6 @@ import minigrad.nn as nn
 from nn_helpers import torch
 
 requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
-requires_conv = pytest.mark.skipif(not hasattr(nn.functional, "conv2d") or not hasattr(nn.functional, "max_pool2d"),
-                                   reason="F.conv2d / F.max_pool2d are not on this branch yet (conv branch)")
 
 
 class Net(nn.Module):
@@ -175,7 +173,6 @@ def test_state_dict_keys_equal_torch():
 
 
 @requires_torch
-@requires_conv
 def test_weights_move_both_ways_with_torch():
     m, tm = small_cnn(nn), small_cnn(torch.nn)
     tm.train()
