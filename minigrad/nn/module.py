@@ -407,7 +407,7 @@ class Module:
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         targets = {}
-        for mod_prefix, mod in self.named_modules():
+        for mod_prefix, mod in self.named_modules(remove_duplicate=False):    # a shared module: every name
             for name, t in mod._local_state().items():
                 targets[(mod_prefix + "." if mod_prefix else "") + name] = t
         missing = [k for k in targets if k not in state_dict]

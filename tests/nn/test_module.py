@@ -107,6 +107,8 @@ def test_shared_parameters_appear_once():
     assert len(list(seq.parameters())) == 2
     assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias"]
     assert len(list(seq.modules())) == 3
+    assert list(seq.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]     # as torch keeps them
+    assert not seq.load_state_dict(seq.state_dict()).missing_keys
 
 
 def test_apply_train_eval_requires_grad_zero_grad():
