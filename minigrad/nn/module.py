@@ -169,7 +169,7 @@ class Module:
         params = d.get("_parameters")
         if isinstance(value, Parameter):
             self._check_name(name, "parameter")
-            self._forget(name)
+            self._forget(name, "_parameters")
             params[name] = value
         elif params is not None and name in params:
             if value is not None:
@@ -178,7 +178,7 @@ class Module:
             params[name] = None
         elif isinstance(value, Module):
             self._check_name(name, "module")
-            self._forget(name)
+            self._forget(name, "_modules")
             d["_modules"][name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
@@ -193,10 +193,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name, keep):
+        """Drop ``name`` from every registry but ``keep`` (where it is about to be set, in place, so a
+        replaced layer keeps its position in state_dict and repr, as in PyTorch)."""
         self.__dict__.pop(name, None)
         for key in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[key].pop(name, None)
+            if key != keep:
+                self.__dict__[key].pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name):

@@ -355,3 +355,13 @@ def test_zero_grad_in_place():
     g = lin.weight.grad
     lin.zero_grad(set_to_none=False)
     assert lin.weight.grad is g and float(g.abs().sum()) == 0
+
+
+@requires_torch
+def test_replacing_a_layer_keeps_its_place():
+    m, tm = small_cnn(nn), small_cnn(torch.nn)
+    m[0] = nn.Conv2d(3, 4, 5, padding=2)
+    tm[0] = torch.nn.Conv2d(3, 4, 5, padding=2)
+    m[0].bias = nn.Parameter(minigrad.zeros(4))
+    tm[0].bias = torch.nn.Parameter(torch.zeros(4))
+    assert list(m.state_dict()) == list(tm.state_dict()) and repr(m) == repr(tm)
