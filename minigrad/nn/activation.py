@@ -33,11 +33,17 @@ class SiLU(_Inplace):
 
 
 class Hardsigmoid(_Inplace):
+    def extra_repr(self):
+        return ""
+
     def forward(self, input):
         return F.hardsigmoid(input)
 
 
 class Hardswish(_Inplace):
+    def extra_repr(self):
+        return ""
+
     def forward(self, input):
         return F.hardswish(input)
 
