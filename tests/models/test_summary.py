@@ -56,15 +56,18 @@ def test_grouped_conv_macs_and_batch():
     assert s.total_macs == 2 * 25 * 16 * 2 * 9
 
 
-# the published multiply-adds at 224x224 (G), to within 2%
-PUBLISHED_MACS = [("alexnet", 0.71), ("vgg16", 15.5), ("resnet18", 1.81), ("resnet50", 4.09),
-                  ("mobilenet_v2", 0.30), ("efficientnet_b0", 0.39)]
+# the published multiply-adds at 224x224 (G), to within 2%; and our exact count (conv + linear, no bias)
+PUBLISHED_MACS = [("alexnet", 0.71, 714_188_480), ("vgg16", 15.5, 15_470_264_320),
+                  ("resnet18", 1.81, 1_814_073_344), ("resnet50", 4.09, 4_089_184_256),
+                  ("mobilenet_v2", 0.30, 300_774_272), ("efficientnet_b0", 0.39, 385_814_752)]
 
 
-@pytest.mark.parametrize("name, gmacs", PUBLISHED_MACS, ids=[n for n, _ in PUBLISHED_MACS])
-def test_published_macs_at_224(name, gmacs):
+@pytest.mark.parametrize("name, gmacs, exact", PUBLISHED_MACS, ids=[n for n, *_ in PUBLISHED_MACS])
+def test_published_macs_at_224(name, gmacs, exact):
     s = minigrad.summary(M.get_model(name), (3, 224, 224))
     assert abs(s.total_macs / 1e9 - gmacs) / gmacs < 0.02, s.total_macs
+    assert s.total_macs == exact
+    assert s.rows[-1].output_shape == (1, 1000)
 
 
 def test_summary_restores_mode_and_googlenet_train_outputs():
