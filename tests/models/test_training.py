@@ -106,3 +106,11 @@ def test_lenet5_classic_c3_connection_table():
         expected[o, list(inputs)] = True
     assert (connected == expected).all()
     assert connected.sum() == 60 and connected[15].all() and connected[:6].sum(1).tolist() == [3] * 6
+
+
+def test_googlenet_loss_weights_the_auxiliary_heads():
+    main, a1, a2 = (minigrad.randn(2, 5) for _ in range(3))
+    y = minigrad.tensor(np.array([0, 4]))
+    expected = F.cross_entropy(main, y).item() + 0.3 * (F.cross_entropy(a1, y).item() + F.cross_entropy(a2, y).item())
+    assert np.isclose(M.googlenet_loss((main, a1, a2), y).item(), expected, rtol=1e-6)
+    assert np.isclose(M.googlenet_loss(main, y).item(), F.cross_entropy(main, y).item())
