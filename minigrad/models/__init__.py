@@ -3,8 +3,9 @@
 Every builder takes ``num_classes``; ``get_model(name, **kw)`` builds one by name (``MODELS`` lists them).
 """
 from .alexnet import AlexNet, AlexNetOriginal, alexnet
-from .efficientnet import (COEFFICIENTS, EfficientNet, MBConv, efficientnet, efficientnet_b0, efficientnet_b1, efficientnet_b2,
-                           efficientnet_b3, efficientnet_b4, efficientnet_b5, efficientnet_b6, efficientnet_b7)
+from .efficientnet import (COEFFICIENTS, EfficientNet, MBConv, efficientnet, efficientnet_b0, efficientnet_b1,
+                           efficientnet_b2, efficientnet_b3, efficientnet_b4, efficientnet_b5, efficientnet_b6,
+                           efficientnet_b7)
 from .googlenet import GoogLeNet, Inception, InceptionAux, googlenet, googlenet_loss
 from .lenet import LeNet5, LeNet5Classic, lenet5
 from .mobilenet import DepthwiseSeparable, InvertedResidual, MobileNetV1, MobileNetV2, mobilenet_v1, mobilenet_v2

@@ -116,7 +116,8 @@ class PartialConv2d(nn.Module):
         return N * OH * OW * self.weight.shape[0] * self.kernel_size ** 2
 
     def extra_repr(self):
-        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, connections={self.weight.shape[0]}"
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"connections={self.weight.shape[0]}")
 
 
 class RBF(nn.Module):

@@ -79,8 +79,10 @@ class TInception(tnn.Module):
     def __init__(self, cin, c1, c3r, c3, c5r, c5, pp):
         super().__init__()
         self.branch1 = TBasicConv2d(cin, c1, kernel_size=1)
-        self.branch2 = tnn.Sequential(TBasicConv2d(cin, c3r, kernel_size=1), TBasicConv2d(c3r, c3, kernel_size=3, padding=1))
-        self.branch3 = tnn.Sequential(TBasicConv2d(cin, c5r, kernel_size=1), TBasicConv2d(c5r, c5, kernel_size=5, padding=2))
+        self.branch2 = tnn.Sequential(TBasicConv2d(cin, c3r, kernel_size=1),
+                                      TBasicConv2d(c3r, c3, kernel_size=3, padding=1))
+        self.branch3 = tnn.Sequential(TBasicConv2d(cin, c5r, kernel_size=1),
+                                      TBasicConv2d(c5r, c5, kernel_size=5, padding=2))
         self.branch4 = tnn.Sequential(tnn.MaxPool2d(3, 1, 1), TBasicConv2d(cin, pp, kernel_size=1))
 
     def forward(self, x):
