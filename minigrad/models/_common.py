@@ -1,4 +1,6 @@
-"""Pieces several models share: conv + norm + activation, squeeze-and-excitation, stochastic depth."""
+"""Pieces several models share: conv + norm + activation, squeeze-and-excitation, stochastic depth, init."""
+import math
+
 import minigrad
 
 from .. import nn
@@ -97,3 +99,35 @@ class StochasticDepth(nn.Module):
 
     def extra_repr(self):
         return f"p={self.p}, mode={self.mode}"
+
+
+def init_weights(model, conv_mode="fan_out", linear="normal"):
+    """torchvision's initialisation of a CNN, in place.
+
+    Conv2d: He normal (``conv_mode`` "fan_out" as torchvision's ResNet/VGG/MobileNet/EfficientNet, or
+    "fan_in" as He et al.'s CIFAR ResNets), bias 0. BatchNorm: weight 1, bias 0. Linear: ``"normal"``
+    N(0, 0.01^2) (VGG, MobileNet), ``"uniform"`` U(+-1/sqrt(out_features)) (EfficientNet), ``"kaiming"`` He
+    normal fan_in (CIFAR ResNets), or None to keep the layer's default; bias 0 unless None.
+    """
+    init = nn.init
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            init.kaiming_normal_(m.weight, mode=conv_mode, nonlinearity="relu")
+            if m.bias is not None:
+                init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d) and m.weight is not None:
+            init.ones_(m.weight)
+            init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear) and linear is not None:
+            if linear == "normal":
+                init.normal_(m.weight, 0.0, 0.01)
+            elif linear == "uniform":
+                r = 1.0 / math.sqrt(m.out_features)
+                init.uniform_(m.weight, -r, r)
+            elif linear == "kaiming":
+                init.kaiming_normal_(m.weight)
+            else:
+                raise ValueError(f"unknown linear init {linear!r}")
+            if m.bias is not None:
+                init.zeros_(m.bias)
+    return model

@@ -10,7 +10,7 @@ import math
 from functools import partial
 
 from .. import nn
-from ._common import ConvNormAct, SqueezeExcitation, StochasticDepth, make_divisible
+from ._common import ConvNormAct, SqueezeExcitation, StochasticDepth, init_weights, make_divisible
 
 # name: (width_mult, depth_mult, resolution, dropout)
 COEFFICIENTS = {
@@ -89,6 +89,7 @@ class EfficientNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(last_out, num_classes))
+        init_weights(self, conv_mode="fan_out", linear="uniform")  # torchvision's
 
     def forward(self, x):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))

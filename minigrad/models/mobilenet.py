@@ -1,6 +1,6 @@
 """MobileNet v1 (Howard et al. 2017) and v2 (Sandler et al. 2018, torchvision's layout)."""
 from .. import nn
-from ._common import ConvNormAct, make_divisible, resolve_norm
+from ._common import ConvNormAct, init_weights, make_divisible, resolve_norm
 
 
 class DepthwiseSeparable(nn.Module):
@@ -34,6 +34,7 @@ class MobileNetV1(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(c, num_classes))
+        init_weights(self, conv_mode="fan_out", linear="normal")
 
     def forward(self, x):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))
@@ -91,6 +92,7 @@ class MobileNetV2(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes))
+        init_weights(self, conv_mode="fan_out", linear="normal")  # torchvision's
 
     def forward(self, x):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))

@@ -6,6 +6,7 @@ shortcut is a 1x1 projection (``downsample``: conv + BatchNorm) because the shap
 3x3, 1x1 expand by 4 (resnet50/101/152).
 """
 from .. import nn
+from ._common import init_weights
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
@@ -82,6 +83,7 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(512 * block.expansion, num_classes)
+        init_weights(self, conv_mode="fan_out", linear=None)  # torchvision's (fc keeps the default)
 
     def _make_layer(self, block, planes, blocks, stride=1):
         downsample = None

@@ -2,12 +2,13 @@
 
 Option-A shortcuts: where the shape changes, the shortcut subsamples (stride 2) and zero-pads the new
 channels, so shortcuts add no parameters. ``plain=True`` removes the shortcuts (the degradation experiment);
-``norm=None`` removes BatchNorm (the convolutions then get biases).
+``norm=None`` removes BatchNorm (the convolutions then get biases, and keep the layers' default
+initialisation: He initialisation without BatchNorm makes the residual sums explode).
 """
 import minigrad
 
 from .. import nn
-from ._common import resolve_norm
+from ._common import init_weights, resolve_norm
 
 
 class ShortcutA(nn.Module):
@@ -76,6 +77,10 @@ class CifarResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(64, num_classes)
+        if norm_cls is not None:  # He et al.'s initialisation
+            init_weights(self, conv_mode="fan_in", linear="kaiming")
+        # without BatchNorm, He init doubles the signal's variance in every residual block (x500 after 9
+        # blocks, and the first SGD step diverges); the layers' default init (variance 1/(3 fan_in)) trains
 
     def _make_layer(self, planes, n, stride, plain, norm):
         layers = []

@@ -1,5 +1,6 @@
 """VGG (Simonyan and Zisserman 2014), configurations A, B, D, E = vgg11, vgg13, vgg16, vgg19, torchvision's layout."""
 from .. import nn
+from ._common import init_weights
 
 # numbers are 3x3 conv widths, "M" a 2x2 stride-2 max-pool
 CFGS = {
@@ -38,6 +39,7 @@ class VGG(nn.Module):
             nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(p=dropout),
             nn.Linear(4096, num_classes),
         )
+        init_weights(self, conv_mode="fan_out", linear="normal")  # torchvision's
 
     def forward(self, x):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))
