@@ -114,3 +114,13 @@ def test_googlenet_loss_weights_the_auxiliary_heads():
     expected = F.cross_entropy(main, y).item() + 0.3 * (F.cross_entropy(a1, y).item() + F.cross_entropy(a2, y).item())
     assert np.isclose(M.googlenet_loss((main, a1, a2), y).item(), expected, rtol=1e-6)
     assert np.isclose(M.googlenet_loss(main, y).item(), F.cross_entropy(main, y).item())
+
+
+def test_torchvision_initialisation():
+    w = M.resnet18().layer4[0].conv2.weight.numpy()
+    assert abs(w.std() / np.sqrt(2 / (512 * 9)) - 1) < 0.05     # He normal, fan_out
+    m = M.mobilenet_v2()
+    assert abs(m.classifier[1].weight.numpy().std() / 0.01 - 1) < 0.05 and not m.classifier[1].bias.numpy().any()
+    assert np.abs(M.efficientnet_b0().classifier[1].weight.numpy()).max() <= 1 / np.sqrt(1000)
+    w = M.resnet20().layer3[0].conv2.weight.numpy()
+    assert abs(w.std() / np.sqrt(2 / (64 * 9)) - 1) < 0.1       # He normal, fan_in (He et al. 2016)
