@@ -117,10 +117,10 @@ def test_googlenet_loss_weights_the_auxiliary_heads():
 
 
 def test_torchvision_initialisation():
-    w = M.resnet18().layer4[0].conv2.weight.numpy()
+    w = M.resnet18().layer4[0].conv2.weight.detach().numpy()
     assert abs(w.std() / np.sqrt(2 / (512 * 9)) - 1) < 0.05     # He normal, fan_out
     m = M.mobilenet_v2()
-    assert abs(m.classifier[1].weight.numpy().std() / 0.01 - 1) < 0.05 and not m.classifier[1].bias.numpy().any()
-    assert np.abs(M.efficientnet_b0().classifier[1].weight.numpy()).max() <= 1 / np.sqrt(1000)
-    w = M.resnet20().layer3[0].conv2.weight.numpy()
+    assert abs(m.classifier[1].weight.detach().numpy().std() / 0.01 - 1) < 0.05 and not m.classifier[1].bias.detach().numpy().any()
+    assert np.abs(M.efficientnet_b0().classifier[1].weight.detach().numpy()).max() <= 1 / np.sqrt(1000)
+    w = M.resnet20().layer3[0].conv2.weight.detach().numpy()
     assert abs(w.std() / np.sqrt(2 / (64 * 9)) - 1) < 0.1       # He normal, fan_in (He et al. 2016)
