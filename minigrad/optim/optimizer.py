@@ -43,6 +43,9 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             "but got a Tensor (wrap it in a list: [t])")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
+                            "of tensors in sets will change between runs; use a list instead")
         groups = list(params)
         if len(groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
@@ -188,6 +191,8 @@ class Optimizer:
         for g, s in zip(groups, saved_groups):
             ng = copy.deepcopy({k: v for k, v in s.items() if k != "params"})
             ng["params"] = g["params"]
+            for name, default in self.defaults.items():   # options the saved dict predates
+                ng.setdefault(name, default)
             new_groups.append(ng)
         self.state = state
         self.param_groups = new_groups
