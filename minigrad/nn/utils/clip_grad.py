@@ -53,7 +53,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         coef = xp.minimum(xp.asarray(max_norm, dtype=total.dtype) / (total + xp.asarray(1e-6, total.dtype)), 1.0)
         for g in grads:
             c = backend.to_device(coef, g.device)
-            g.array = g.array * c.astype(g.dtype)
+            with np.errstate(invalid="ignore"):   # inf * 0 -> nan, as in PyTorch
+                g.array = g.array * c.astype(g.dtype)
             g._version[0] += 1
     return Tensor._wrap(xp.asarray(total))
 
