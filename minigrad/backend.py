@@ -159,6 +159,19 @@ def scatter_add(target, index, values):
         np.add.at(target, index, values)
 
 
+def erf(a):
+    """The error function of an array, element-wise (for the exact GELU): SciPy's when it is installed,
+    else ``math.erf`` per element on the CPU; ``cupyx.scipy.special.erf`` on a GPU."""
+    if is_cupy_array(a):
+        import cupyx.scipy.special
+        return cupyx.scipy.special.erf(a)
+    try:
+        from scipy.special import erf as _erf
+    except ImportError:
+        import math
+        _erf = np.frompyfunc(math.erf, 1, 1)
+    return np.asarray(_erf(a), dtype=a.dtype)
+
 def _load_kernels_package():
     """``minigrad.kernels``: installed inside the package, or (in a source checkout) the top-level kernels/."""
     try:

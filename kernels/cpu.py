@@ -1,0 +1,329 @@
+"""CPU kernels in Numba: im2col, col2im, max/avg pooling forward and backward.
+
+Same signatures as ``reference.py`` (the oracle) and ``gpu.py``. Every kernel loops in parallel over the
+N*C image planes, so each thread owns whole planes and col2im / pooling backward accumulate without races
+(no ``np.add.at``). Window geometry, for every kernel: output (oh, ow) and kernel offset (kh, kw) read input
+row ``ih = oh*SH - PH + kh*DH`` and column ``iw = ow*SW - PW + kw*DW``; positions outside the image are
+zeros (conv) or skipped (pooling).
+
+``NUMBA_DISABLE_JIT=1`` turns all of this into plain (slow) Python for debugging.
+"""
+import os
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+# Numba's default OpenMP layer busy-waits in a way that collides with OpenBLAS's own threads: a parallel
+# kernel followed by a GEMM then costs ~10 ms of spinning. The workqueue layer hands the cores back at once.
+# (It must not be entered from two Python threads at the same time; set NUMBA_THREADING_LAYER to override.)
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+
+
+@njit(cache=True, inline="always")
+def _valid_range(PW, kw_off, SW, W, OW):
+    """The output columns ow in [lo, hi) whose input column ow*SW - PW + kw_off lies inside [0, W)."""
+    lo = -((kw_off - PW) // SW)             # ceil((PW - kw_off) / SW)
+    hi = (W - 1 + PW - kw_off) // SW + 1
+    lo = min(max(lo, 0), OW)
+    hi = min(max(hi, lo), OW)
+    return lo, hi
+
+
+# --------------------------------------------------------------------------------------------- im2col
+# Rows of OW >= _WIDE outputs are copied as slices (vectorised memcpy-like loops); narrow rows (8x8 maps)
+# go element by element, where making a slice per row would cost more than the copy.
+_WIDE = 16
+
+
+@njit(parallel=True, cache=True)
+def _im2col(x, col, KH, KW, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    OH, OW = col.shape[4], col.shape[5]
+    wide = OW >= _WIDE
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        xp, cp = x[n, c], col[n, c]
+        for kh in range(KH):
+            for kw in range(KW):
+                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
+                base = kw * DW - PW
+                for oh in range(OH):
+                    ih = oh * SH - PH + kh * DH
+                    if wide:
+                        dst = cp[kh, kw, oh]
+                        if ih < 0 or ih >= H:
+                            dst[:] = 0
+                            continue
+                        src = xp[ih]
+                        dst[:lo] = 0
+                        if SW == 1:
+                            dst[lo:hi] = src[lo + base:hi + base]
+                        else:
+                            for ow in range(lo, hi):
+                                dst[ow] = src[ow * SW + base]
+                        dst[hi:] = 0
+                    elif ih < 0 or ih >= H:
+                        for ow in range(OW):
+                            cp[kh, kw, oh, ow] = 0
+                    else:
+                        for ow in range(lo):
+                            cp[kh, kw, oh, ow] = 0
+                        for ow in range(lo, hi):
+                            cp[kh, kw, oh, ow] = xp[ih, ow * SW + base]
+                        for ow in range(hi, OW):
+                            cp[kh, kw, oh, ow] = 0
+
+
+def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+    """x (N, C, H, W) -> col (N, C, KH, KW, OH, OW); PH/PW are the top/left padding, OH/OW fix the rest.
+
+    ``out``, if given, is a C-contiguous (N, C, KH, KW, OH, OW) array (e.g. a reused workspace); it is
+    filled and returned.
+    """
+    x = np.ascontiguousarray(x)
+    if out is None:
+        out = np.empty((x.shape[0], x.shape[1], KH, KW, OH, OW), dtype=x.dtype)
+    _im2col(x, out, KH, KW, SH, SW, PH, PW, DH, DW)
+    return out
+
+
+# --------------------------------------------------------------------------------------------- col2im
+@njit(parallel=True, cache=True)
+def _col2im(col, x, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    KH, KW, OH, OW = col.shape[2], col.shape[3], col.shape[4], col.shape[5]
+    wide = OW >= _WIDE
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        xp, cp = x[n, c], col[n, c]
+        for ih in range(H):
+            for iw in range(W):
+                xp[ih, iw] = 0
+        for kh in range(KH):
+            for kw in range(KW):
+                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
+                base = kw * DW - PW
+                for oh in range(OH):
+                    ih = oh * SH - PH + kh * DH
+                    if ih < 0 or ih >= H:
+                        continue
+                    if wide and SW == 1:
+                        xp[ih, lo + base:hi + base] += cp[kh, kw, oh, lo:hi]
+                    elif SW == 1:
+                        for ow in range(lo, hi):
+                            xp[ih, ow + base] += cp[kh, kw, oh, ow]
+                    else:
+                        for ow in range(lo, hi):
+                            xp[ih, ow * SW + base] += cp[kh, kw, oh, ow]
+
+
+def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None):
+    """col (N, C, KH, KW, OH, OW) -> x (N, C, H, W), summing every column entry into its input pixel.
+
+    ``out``, if given, is a C-contiguous (N, C, H, W) array (e.g. a batch slice of a bigger result),
+    overwritten and returned.
+    """
+    col = np.ascontiguousarray(col)
+    if out is None:
+        out = np.empty((col.shape[0], col.shape[1], H, W), dtype=col.dtype)
+    _col2im(col, out, SH, SW, PH, PW, DH, DW)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ max pool
+@njit(parallel=True, cache=True)
+def _maxpool2d_forward(x, y, idx, KH, KW, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        for oh in range(OH):
+            h0 = oh * SH - PH
+            kh0 = -(h0 // DH) if h0 < 0 else 0      # first kh with h0 + kh*DH >= 0
+            for ow in range(OW):
+                w0 = ow * SW - PW
+                kw0 = -(w0 // DW) if w0 < 0 else 0
+                best = -np.inf
+                arg = (h0 + kh0 * DH) * W + (w0 + kw0 * DW)   # PyTorch: first valid position
+                for kh in range(kh0, KH):
+                    ih = h0 + kh * DH
+                    if ih >= H:
+                        break
+                    for kw in range(kw0, KW):
+                        iw = w0 + kw * DW
+                        if iw >= W:
+                            break
+                        v = x[n, c, ih, iw]
+                        if v > best or np.isnan(v):     # first maximum wins ties; NaN propagates
+                            best = v
+                            arg = ih * W + iw
+                y[n, c, oh, ow] = best
+                idx[n, c, oh, ow] = arg
+
+
+def maxpool2d_forward(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    """x (N, C, H, W) -> (y, idx), both (N, C, OH, OW); idx is the flat position ih*W + iw of each max."""
+    x = np.ascontiguousarray(x)
+    N, C = x.shape[:2]
+    y = np.empty((N, C, OH, OW), dtype=x.dtype)
+    idx = np.empty((N, C, OH, OW), dtype=np.int64)
+    _maxpool2d_forward(x, y, idx, KH, KW, SH, SW, PH, PW, DH, DW)
+    return y, idx
+
+
+@njit(parallel=True, cache=True)
+def _maxpool2d_backward(gy, idx, gx):
+    N, C, OH, OW = gy.shape
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        g = gx[n, c]
+        g[:] = 0
+        HW = g.shape[0]
+        for oh in range(OH):
+            for ow in range(OW):
+                i = idx[n, c, oh, ow]
+                if 0 <= i < HW:        # a window wholly in the padding reports an index past the plane
+                    g[i] += gy[n, c, oh, ow]
+
+
+def maxpool2d_backward(gy, idx, H, W):
+    """Send each gy[n, c, oh, ow] to the flat position idx[n, c, oh, ow] of its plane: gx (N, C, H, W)."""
+    gy = np.ascontiguousarray(gy)
+    idx = np.ascontiguousarray(idx)
+    N, C = gy.shape[:2]
+    gx = np.empty((N, C, H * W), dtype=gy.dtype)
+    _maxpool2d_backward(gy, idx, gx)
+    return gx.reshape(N, C, H, W)
+
+
+@njit(parallel=True, cache=True)
+def _maxpool2d_gather(gx, idx, gy):
+    N, C, OH, OW = gy.shape
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        g = gx[n, c]
+        HW = g.shape[0]
+        for oh in range(OH):
+            for ow in range(OW):
+                i = idx[n, c, oh, ow]
+                gy[n, c, oh, ow] = g[i] if 0 <= i < HW else 0
+
+
+def maxpool2d_gather(gx, idx):
+    """The adjoint of maxpool2d_backward: gy[n, c, oh, ow] = gx[n, c].flat[idx[n, c, oh, ow]]."""
+    N, C = gx.shape[:2]
+    gx = np.ascontiguousarray(gx).reshape(N, C, -1)
+    gy = np.empty(idx.shape, dtype=gx.dtype)
+    _maxpool2d_gather(gx, np.ascontiguousarray(idx), gy)
+    return gy
+
+
+@njit(parallel=True, cache=True)
+def _adaptive_maxpool2d_forward(x, y, idx):
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        for oh in range(OH):
+            h0, h1 = (oh * H) // OH, ((oh + 1) * H + OH - 1) // OH
+            for ow in range(OW):
+                w0, w1 = (ow * W) // OW, ((ow + 1) * W + OW - 1) // OW
+                best = -np.inf
+                arg = h0 * W + w0
+                for ih in range(h0, h1):
+                    for iw in range(w0, w1):
+                        v = x[n, c, ih, iw]
+                        if v > best or np.isnan(v):
+                            best = v
+                            arg = ih * W + iw
+                y[n, c, oh, ow] = best
+                idx[n, c, oh, ow] = arg
+
+
+def adaptive_maxpool2d_forward(x, OH, OW):
+    """x (N, C, H, W) -> (y, idx) over windows [floor(i*H/OH), ceil((i+1)*H/OH)); idx as in maxpool2d."""
+    x = np.ascontiguousarray(x)
+    N, C = x.shape[:2]
+    y = np.empty((N, C, OH, OW), dtype=x.dtype)
+    idx = np.empty((N, C, OH, OW), dtype=np.int64)
+    _adaptive_maxpool2d_forward(x, y, idx)
+    return y, idx
+
+
+# ------------------------------------------------------------------------------------------ avg pool
+@njit(cache=True, inline="always")
+def _avg_window(o, S, P, K, L):
+    """PyTorch's avg-pool window: clipped [start, end) in the input and the count_include_pad size."""
+    start = o * S - P
+    end = min(start + K, L + P)
+    size = end - start
+    return max(start, 0), min(end, L), size
+
+
+@njit(parallel=True, cache=True)
+def _avgpool2d_forward(x, y, KH, KW, SH, SW, PH, PW, count_include_pad, divisor_override):
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        for oh in range(OH):
+            h0, h1, hs = _avg_window(oh, SH, PH, KH, H)
+            for ow in range(OW):
+                w0, w1, ws = _avg_window(ow, SW, PW, KW, W)
+                if h0 >= h1 or w0 >= w1:
+                    y[n, c, oh, ow] = 0
+                    continue
+                s = 0.0
+                for ih in range(h0, h1):
+                    for iw in range(w0, w1):
+                        s += x[n, c, ih, iw]
+                if divisor_override > 0:
+                    d = divisor_override
+                elif count_include_pad:
+                    d = hs * ws
+                else:
+                    d = (h1 - h0) * (w1 - w0)
+                y[n, c, oh, ow] = s / d
+
+
+def avgpool2d_forward(x, KH, KW, SH, SW, PH, PW, OH, OW, count_include_pad=True, divisor_override=0):
+    """x (N, C, H, W) -> y (N, C, OH, OW): window sums over the divisor PyTorch uses (0 = no override)."""
+    x = np.ascontiguousarray(x)
+    y = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
+    _avgpool2d_forward(x, y, KH, KW, SH, SW, PH, PW, bool(count_include_pad), int(divisor_override or 0))
+    return y
+
+
+@njit(parallel=True, cache=True)
+def _avgpool2d_backward(gy, gx, KH, KW, SH, SW, PH, PW, count_include_pad, divisor_override):
+    N, C, H, W = gx.shape
+    OH, OW = gy.shape[2], gy.shape[3]
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        gx[n, c] = 0
+        for oh in range(OH):
+            h0, h1, hs = _avg_window(oh, SH, PH, KH, H)
+            for ow in range(OW):
+                w0, w1, ws = _avg_window(ow, SW, PW, KW, W)
+                if h0 >= h1 or w0 >= w1:
+                    continue
+                if divisor_override > 0:
+                    d = divisor_override
+                elif count_include_pad:
+                    d = hs * ws
+                else:
+                    d = (h1 - h0) * (w1 - w0)
+                g = gy[n, c, oh, ow] / d
+                for ih in range(h0, h1):
+                    for iw in range(w0, w1):
+                        gx[n, c, ih, iw] += g
+
+
+def avgpool2d_backward(gy, H, W, KH, KW, SH, SW, PH, PW, count_include_pad=True, divisor_override=0):
+    """The adjoint of avgpool2d_forward: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
+    gy = np.ascontiguousarray(gy)
+    gx = np.empty(gy.shape[:2] + (H, W), dtype=gy.dtype)
+    _avgpool2d_backward(gy, gx, KH, KW, SH, SW, PH, PW, bool(count_include_pad), int(divisor_override or 0))
+    return gx

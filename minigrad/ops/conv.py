@@ -1,0 +1,391 @@
+"""Convolution as im2col + GEMM: conv2d, conv_transpose2d, unfold, fold.
+
+Three linear primitives share one geometry (a convolution from x (N, C, H, W) to y (N, O, OH, OW) with
+weight (O, C/G, KH, KW)) and are each other's derivatives, so gradients of every order are convolutions:
+
+    Conv2d(x, w)           = y      d/dx: ConvTranspose2d(gy, w)    d/dw: Conv2dWeight(x, gy)
+    ConvTranspose2d(u, w)  = x-like d/du: Conv2d(gz, w)             d/dw: Conv2dWeight(gz, u)
+    Conv2dWeight(x, gy)    = gw     d/dx: ConvTranspose2d(gy, ggw)  d/dgy: Conv2d(x, ggw)
+
+Each runs as: im2col (the kernels of ``backend.kernels(x)``), one batched GEMM over (batch, groups)
+whose output lands directly in NCHW, and col2im for the transposed direction. 1x1 convolutions without
+padding skip im2col (plain GEMM). The column buffer is bounded by a budget (``set_im2col_budget``): the
+batch is processed in chunks whose columns fit it, reusing one workspace.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .. import backend
+from ..autograd import Function
+from ..tensor import Tensor
+
+_budget = 256 * 2 ** 20
+
+
+def set_im2col_budget(nbytes):
+    """Cap the im2col workspace of one conv call at ``nbytes`` (default 256 MiB); returns the old cap.
+
+    A layer whose column buffer would be larger runs its batch in chunks (at least one sample each).
+    """
+    global _budget
+    nbytes = int(nbytes)
+    if nbytes <= 0:
+        raise ValueError(f"the im2col budget must be a positive number of bytes, got {nbytes}")
+    old, _budget = _budget, nbytes
+    return old
+
+
+def get_im2col_budget():
+    """The current im2col workspace cap in bytes."""
+    return _budget
+
+
+class Geometry(NamedTuple):
+    """A convolution x (N, C, H, W) -> y (N, O, OH, OW): kernel, stride, top/left padding, dilation."""
+    KH: int
+    KW: int
+    SH: int
+    SW: int
+    PH: int
+    PW: int
+    DH: int
+    DW: int
+    H: int
+    W: int
+    OH: int
+    OW: int
+
+    @property
+    def is_pointwise(self):
+        """1x1 kernel, no padding: the columns are (a strided subsample of) x itself."""
+        return self.KH == self.KW == 1 and self.PH == self.PW == 0 and self.OH > 0
+
+    def cols(self):
+        """(KH, KW, SH, SW, PH, PW, DH, DW): the kernel arguments."""
+        return self.KH, self.KW, self.SH, self.SW, self.PH, self.PW, self.DH, self.DW
+
+
+def _chunks(N, per_sample_bytes):
+    nb = max(1, min(N, _budget // max(1, per_sample_bytes)))
+    return [(s, min(N, s + nb)) for s in range(0, N, nb)]
+
+
+# ----------------------------------------------------------------------------- the three array routines
+
+def _subsample(xp, x, g):
+    """The columns of a pointwise conv: x at the strided output positions, (N, C, OH*OW)."""
+    if g.SH != 1 or g.SW != 1 or g.OH != g.H or g.OW != g.W:
+        x = xp.ascontiguousarray(x[:, :, :g.SH * (g.OH - 1) + 1:g.SH, :g.SW * (g.OW - 1) + 1:g.SW])
+    return x.reshape(x.shape[0], x.shape[1], g.OH * g.OW)
+
+
+def conv_forward(x, w, g: Geometry, G):
+    """y (N, O, OH, OW) = sum over c, kh, kw of w[o, c, kh, kw] * x[n, c, oh*SH - PH + kh*DH, ...]."""
+    xp, k = backend.xp_of(x), backend.kernels(x)
+    N, C = x.shape[:2]
+    O, Cg = w.shape[:2]
+    L = g.OH * g.OW
+    wg = w.reshape(G, O // G, Cg * g.KH * g.KW)
+    if g.is_pointwise:
+        cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
+        return xp.matmul(wg, cols).reshape(N, O, g.OH, g.OW)
+    y = xp.empty((N, O, g.OH, g.OW), dtype=x.dtype)
+    chunks = _chunks(N, C * g.KH * g.KW * L * x.itemsize)
+    buf = xp.empty((chunks[0][1], C, g.KH, g.KW, g.OH, g.OW), dtype=x.dtype)
+    for s, e in chunks:
+        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, out=buf[:e - s])
+        xp.matmul(wg, col.reshape(e - s, G, Cg * g.KH * g.KW, L), out=y[s:e].reshape(e - s, G, O // G, L))
+    return y
+
+
+def conv_transpose_forward(gy, w, g: Geometry, G):
+    """The adjoint of conv_forward in x: gy (N, O, OH, OW) -> gx (N, C, H, W)."""
+    xp, k = backend.xp_of(gy), backend.kernels(gy)
+    N, O = gy.shape[:2]
+    Cg = w.shape[1]
+    C, L, KK = Cg * G, g.OH * g.OW, g.KH * g.KW
+    wgT = w.reshape(G, O // G, Cg * KK).transpose(0, 2, 1)
+    gy = xp.ascontiguousarray(gy)
+    if g.is_pointwise:
+        gcols = xp.matmul(wgT, gy.reshape(N, G, O // G, L)).reshape(N, C, g.OH, g.OW)
+        if g.SH == g.SW == 1 and g.OH == g.H and g.OW == g.W:
+            return gcols
+        gx = xp.zeros((N, C, g.H, g.W), dtype=gy.dtype)
+        gx[:, :, :g.SH * (g.OH - 1) + 1:g.SH, :g.SW * (g.OW - 1) + 1:g.SW] = gcols
+        return gx
+    gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
+    chunks = _chunks(N, C * KK * L * gy.itemsize)
+    buf = xp.empty((chunks[0][1], G, Cg * KK, L), dtype=gy.dtype)
+    for s, e in chunks:
+        col = xp.matmul(wgT, gy[s:e].reshape(e - s, G, O // G, L), out=buf[:e - s])
+        k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g.H, g.W, *g.cols()[2:], out=gx[s:e])
+    return gx
+
+
+def conv_weight_forward(x, gy, g: Geometry, G, w_shape):
+    """The adjoint of conv_forward in w: gw[o, c, kh, kw] = sum over n, oh, ow of gy * x at the offset."""
+    xp, k = backend.xp_of(x), backend.kernels(x)
+    N, C = x.shape[:2]
+    O, Cg = w_shape[:2]
+    L, KK = g.OH * g.OW, g.KH * g.KW
+    gyg = xp.ascontiguousarray(gy).reshape(N, G, O // G, L)
+    if g.is_pointwise:
+        cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
+        return xp.matmul(gyg, cols.transpose(0, 1, 3, 2)).sum(0).reshape(w_shape)
+    gw = xp.zeros((G, O // G, Cg * KK), dtype=x.dtype)
+    chunks = _chunks(N, C * KK * L * x.itemsize)
+    buf = xp.empty((chunks[0][1], C, g.KH, g.KW, g.OH, g.OW), dtype=x.dtype)
+    for s, e in chunks:
+        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, out=buf[:e - s]).reshape(e - s, G, Cg * KK, L)
+        gw += xp.matmul(gyg[s:e], col.transpose(0, 1, 3, 2)).sum(0)
+    return gw.reshape(w_shape)
+
+
+# --------------------------------------------------------------------------------------- primitives
+
+class Conv2d(Function):
+    """y = conv(x, w) (+ b)."""
+
+    def __init__(self, geometry, groups):
+        self.g, self.G = geometry, groups
+
+    def forward(self, x, w, b=None):
+        y = conv_forward(x, w, self.g, self.G)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        return y
+
+    def backward(self, gy):
+        x, w = self.saved_inputs()[:2]
+        gx = ConvTranspose2d(self.g, self.G)(gy, w) if self.needs_input_grad[0] else None
+        gw = Conv2dWeight(self.g, self.G, w.shape)(x, gy) if self.needs_input_grad[1] else None
+        if len(self.needs_input_grad) == 3:
+            return gx, gw, (gy.sum((0, 2, 3)) if self.needs_input_grad[2] else None)
+        return gx, gw
+
+
+class ConvTranspose2d(Function):
+    """The adjoint of Conv2d in its input: u (N, O, OH, OW) -> (N, C, H, W) (+ b)."""
+
+    def __init__(self, geometry, groups):
+        self.g, self.G = geometry, groups
+
+    def forward(self, u, w, b=None):
+        z = conv_transpose_forward(u, w, self.g, self.G)
+        if b is not None:
+            z += b.reshape(1, -1, 1, 1)
+        return z
+
+    def backward(self, gz):
+        u, w = self.saved_inputs()[:2]
+        gu = Conv2d(self.g, self.G)(gz, w) if self.needs_input_grad[0] else None
+        gw = Conv2dWeight(self.g, self.G, w.shape)(gz, u) if self.needs_input_grad[1] else None
+        if len(self.needs_input_grad) == 3:
+            return gu, gw, (gz.sum((0, 2, 3)) if self.needs_input_grad[2] else None)
+        return gu, gw
+
+
+class Conv2dWeight(Function):
+    """The adjoint of Conv2d in its weight: (x, gy) -> gw of shape ``w_shape``."""
+
+    def __init__(self, geometry, groups, w_shape):
+        self.g, self.G, self.w_shape = geometry, groups, tuple(w_shape)
+
+    def forward(self, x, gy):
+        return conv_weight_forward(x, gy, self.g, self.G, self.w_shape)
+
+    def backward(self, ggw):
+        x, gy = self.saved_inputs()
+        gx = ConvTranspose2d(self.g, self.G)(gy, ggw) if self.needs_input_grad[0] else None
+        ggy = Conv2d(self.g, self.G)(x, ggw) if self.needs_input_grad[1] else None
+        return gx, ggy
+
+
+class Unfold(Function):
+    """im2col: x (N, C, H, W) -> (N, C*KH*KW, OH*OW)."""
+
+    def __init__(self, geometry):
+        self.g = geometry
+
+    def forward(self, x):
+        g = self.g
+        col = backend.kernels(x).im2col(x, *g.cols(), g.OH, g.OW)
+        return col.reshape(x.shape[0], -1, g.OH * g.OW)
+
+    def backward(self, gy):
+        return Fold(self.g)(gy)
+
+
+class Fold(Function):
+    """col2im: (N, C*KH*KW, OH*OW) -> x (N, C, H, W), overlapping entries summed."""
+
+    def __init__(self, geometry):
+        self.g = geometry
+
+    def forward(self, col):
+        g = self.g
+        col = col.reshape(col.shape[0], -1, g.KH, g.KW, g.OH, g.OW)
+        return backend.kernels(col).col2im(col, g.H, g.W, *g.cols()[2:])
+
+    def backward(self, gx):
+        return Unfold(self.g)(gx)
+
+
+# ------------------------------------------------------------------------------- argument handling
+
+def _pair(v, name, op):
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            v = (v[0], v[0])
+        if len(v) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair, got {v!r}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def out_size(L, K, S, P_total, D):
+    """floor((L + P_total - D*(K-1) - 1) / S) + 1 (P_total: both sides together)."""
+    return (L + P_total - D * (K - 1) - 1) // S + 1
+
+
+def conv_geometry(x_shape, kernel, stride, padding, dilation, op="conv2d"):
+    """Check the hyper-parameters and return the Geometry (padding an int, pair, 'same' or 'valid')."""
+    H, W = x_shape[-2:]
+    KH, KW = kernel
+    SH, SW = _pair(stride, "stride", op)
+    DH, DW = _pair(dilation, "dilation", op)
+    if min(SH, SW) < 1 or min(DH, DW) < 1:
+        raise ValueError(f"{op}: stride and dilation must be positive, got stride={stride}, dilation={dilation}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0, 0, 0, 0)
+        elif padding == "same":
+            if (SH, SW) != (1, 1):
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions "
+                                 f"(stride={stride})")
+            th, tw = DH * (KH - 1), DW * (KW - 1)
+            pads = (th // 2, th - th // 2, tw // 2, tw - tw // 2)   # PyTorch puts the odd one at the end
+        else:
+            raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+    else:
+        PH, PW = _pair(padding, "padding", op)
+        if min(PH, PW) < 0:
+            raise ValueError(f"{op}: padding must be non-negative, got {padding}")
+        pads = (PH, PH, PW, PW)
+    eff_h, eff_w = DH * (KH - 1) + 1, DW * (KW - 1) + 1
+    ph, pw = H + pads[0] + pads[1], W + pads[2] + pads[3]
+    if eff_h > ph or eff_w > pw:
+        raise ValueError(
+            f"{op}: kernel size {KH}x{KW} (dilated: {eff_h}x{eff_w}) is larger than the padded input "
+            f"{ph}x{pw} (input shape {tuple(x_shape)}, padding={padding})")
+    return Geometry(KH, KW, SH, SW, pads[0], pads[2], DH, DW, H, W,
+                    out_size(H, KH, SH, pads[0] + pads[1], DH), out_size(W, KW, SW, pads[2] + pads[3], DW))
+
+
+def _batched(x, op):
+    """(x as 4-D, whether it was unbatched 3-D)."""
+    if x.ndim == 3:
+        return x.unsqueeze(0), True
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
+    return x, False
+
+
+def _check_weight(x, weight, bias, groups, op, in_dim):
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must be 4-D, got shape {tuple(weight.shape)}")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{op}: input dtype {x.dtype} and weight dtype {weight.dtype} differ")
+    C = x.shape[1]
+    if C % groups:
+        raise ValueError(f"{op}: groups={groups} does not divide the input's {C} channels "
+                         f"(input shape {tuple(x.shape)}, weight shape {tuple(weight.shape)})")
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != (weight.shape[0] if op == "conv2d"
+                                                                 else weight.shape[1] * groups)):
+        raise ValueError(f"{op}: bias of shape {tuple(bias.shape)} does not fit weight of shape "
+                         f"{tuple(weight.shape)} with groups={groups}")
+
+
+# -------------------------------------------------------------------------------------- user functions
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation), PyTorch semantics.
+
+    input (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) -> (N, O, OH, OW) with
+    OH = floor((H + 2*PH - DH*(KH-1) - 1) / SH) + 1; padding may also be 'same' or 'valid'.
+    """
+    x, unbatched = _batched(input, "conv2d")
+    _check_weight(x, weight, bias, groups, "conv2d", 1)
+    O, Cg, KH, KW = weight.shape
+    if x.shape[1] != Cg * groups:
+        raise ValueError(f"conv2d: weight of shape {tuple(weight.shape)} with groups={groups} expects input "
+                         f"with {Cg * groups} channels, but got input of shape {tuple(input.shape)} "
+                         f"({x.shape[1]} channels)")
+    if O % groups:
+        raise ValueError(f"conv2d: groups={groups} does not divide the {O} output channels "
+                         f"(weight shape {tuple(weight.shape)})")
+    g = conv_geometry(x.shape, (KH, KW), stride, padding, dilation)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    y = Conv2d(g, groups)(*args)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 2-D convolution (the gradient of conv2d in its input), PyTorch semantics.
+
+    input (N, Cin, H, W), weight (Cin, Cout/groups, KH, KW), bias (Cout,) -> (N, Cout, OH, OW) with
+    OH = (H-1)*SH - 2*PH + DH*(KH-1) + output_padding + 1.
+    """
+    op = "conv_transpose2d"
+    u, unbatched = _batched(input, op)
+    _check_weight(u, weight, bias, groups, op, 0)
+    Cin, Cg, KH, KW = weight.shape
+    if u.shape[1] != Cin:
+        raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} expects input with {Cin} channels, "
+                         f"but got input of shape {tuple(input.shape)} ({u.shape[1]} channels)")
+    SH, SW = _pair(stride, "stride", op)
+    PH, PW = _pair(padding, "padding", op)
+    DH, DW = _pair(dilation, "dilation", op)
+    OPH, OPW = _pair(output_padding, "output_padding", op)
+    if min(SH, SW, DH, DW) < 1 or min(PH, PW, OPH, OPW) < 0:
+        raise ValueError(f"{op}: bad stride={stride}, padding={padding}, dilation={dilation} or "
+                         f"output_padding={output_padding}")
+    if not (OPH < max(SH, DH) and OPW < max(SW, DW)):
+        raise ValueError(f"{op}: output_padding={output_padding} must be smaller than stride={stride} "
+                         f"or dilation={dilation}")
+    IH, IW = u.shape[2:]
+    H = (IH - 1) * SH - 2 * PH + DH * (KH - 1) + OPH + 1
+    W = (IW - 1) * SW - 2 * PW + DW * (KW - 1) + OPW + 1
+    if H < 1 or W < 1:
+        raise ValueError(f"{op}: the output would be {H}x{W} for input shape {tuple(input.shape)}, "
+                         f"kernel {KH}x{KW}, stride={stride}, padding={padding}")
+    g = Geometry(KH, KW, SH, SW, PH, PW, DH, DW, H, W, IH, IW)
+    args = (u, weight) if bias is None else (u, weight, bias)
+    z = ConvTranspose2d(g, groups)(*args)
+    return z.squeeze(0) if unbatched else z
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col: (N, C, H, W) -> (N, C*KH*KW, L), L the number of sliding-window positions (PyTorch's unfold)."""
+    if input.ndim != 4:
+        raise ValueError(f"unfold: expected a 4-D (N, C, H, W) input, got shape {tuple(input.shape)}")
+    g = conv_geometry(input.shape, _pair(kernel_size, "kernel_size", "unfold"), stride, padding, dilation,
+                      "unfold")
+    return Unfold(g)(input)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im: (N, C*KH*KW, L) -> (N, C, H, W), summing overlapping values (PyTorch's fold)."""
+    H, W = _pair(output_size, "output_size", "fold")
+    KH, KW = _pair(kernel_size, "kernel_size", "fold")
+    if input.ndim != 3:
+        raise ValueError(f"fold: expected a 3-D (N, C*KH*KW, L) input, got shape {tuple(input.shape)}")
+    g = conv_geometry((H, W), (KH, KW), stride, padding, dilation, "fold")
+    N, CKK, L = input.shape
+    if CKK % (KH * KW) or L != g.OH * g.OW:
+        raise ValueError(f"fold: input of shape {tuple(input.shape)} does not match kernel {KH}x{KW} and "
+                         f"output size {H}x{W}: expected (N, C*{KH * KW}, {g.OH * g.OW})")
+    return Fold(g)(input)
