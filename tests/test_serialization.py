@@ -474,3 +474,20 @@ def test_safetensors_missing_gives_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match="pip install safetensors"):
         serialization.save_safetensors({"a": minigrad.ones(1)}, tmp_path / "a.safetensors")
+
+
+def test_parameters_and_module_state_dict(tmp_path):
+    """An nn.Parameter comes back as a Parameter; a Module's state_dict (an OrderedDict, BatchNorm buffers
+    included) round-trips and loads into a fresh module."""
+    nn = minigrad.nn
+    m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    m(minigrad.randn(5, 3))     # move the running statistics
+    minigrad.save({"p": m[0].weight, "sd": m.state_dict()}, tmp_path / "m.mg")
+    back = minigrad.load(tmp_path / "m.mg")
+    assert isinstance(back["p"], nn.Parameter) and back["p"].requires_grad
+    assert list(back["sd"]) == list(m.state_dict())
+    assert back["sd"]["1.num_batches_tracked"].dtype == minigrad.int64
+    fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    fresh.load_state_dict(back["sd"])
+    for k, v in m.state_dict().items():
+        assert_tensor_equal(fresh.state_dict()[k], v)

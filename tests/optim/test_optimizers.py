@@ -357,3 +357,64 @@ def test_deepcopy_of_state_dict_is_independent():
     sd = copy.deepcopy(opt.state_dict())
     opt.step()
     assert float(sd["state"][0]["step"].item()) == 1.0
+
+
+def models(batchnorm=False):
+    """The same nn model in minigrad and torch (Linear-ReLU-Linear, optionally with a BatchNorm1d)."""
+    nn = minigrad.nn
+    torch.manual_seed(0)
+    if batchnorm:
+        # (BatchNorm after the ReLU: right after a Linear it would leave that bias a zero true gradient,
+        # whose rounding noise Adam-style optimizers amplify to full steps in both frameworks.)
+        tm = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.BatchNorm1d(16),
+                                 torch.nn.Linear(16, 3))
+        m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.BatchNorm1d(16), nn.Linear(16, 3))
+    else:
+        tm = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+        m = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    m.load_state_dict(tm.state_dict())
+    return m, tm
+
+
+MINIMIZING = [(c, i) for c, i in zip(CONFIGS, IDS) if not c[1].get("maximize")]   # maximizing a loss diverges
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+@pytest.mark.parametrize("name,kwargs", [c for c, _ in MINIMIZING], ids=[i for _, i in MINIMIZING])
+def test_nn_model_20_steps_match_torch(name, kwargs, batchnorm):
+    """nn.Sequential(Linear, [BatchNorm1d,] ReLU, Linear) + cross-entropy: 20 optimizer steps equal torch's."""
+    m, tm = models(batchnorm)
+    opt, topt = getattr(optim, name)(m.parameters(), **kwargs), getattr(torch.optim, name)(tm.parameters(), **kwargs)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((32, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 32)
+    for _ in range(20):
+        opt.zero_grad()
+        topt.zero_grad()
+        loss = minigrad.nn.functional.cross_entropy(m(minigrad.tensor(x)), minigrad.tensor(y))
+        tloss = torch.nn.functional.cross_entropy(tm(torch.tensor(x)), torch.tensor(y))
+        loss.backward()
+        tloss.backward()
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-5)
+    tsd = tm.state_dict()
+    for k, v in m.state_dict().items():
+        np.testing.assert_allclose(v.numpy(), tsd[k].numpy(), rtol=1e-5, atol=2e-6, err_msg=k)
+
+
+def test_frozen_backbone_in_nn_model_never_moves():
+    """Freezing with requires_grad_(False): the frozen layer's values and the optimizer state stay put."""
+    m, _ = models()
+    m[0].requires_grad_(False)
+    before = {k: v.numpy().copy() for k, v in m.state_dict().items()}
+    opt = optim.Adam(m.parameters(), lr=0.1, weight_decay=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        m(minigrad.randn(4, 6)).sum().backward()
+        opt.step()
+    after = m.state_dict()
+    np.testing.assert_array_equal(after["0.weight"].numpy(), before["0.weight"])
+    np.testing.assert_array_equal(after["0.bias"].numpy(), before["0.bias"])
+    assert not np.array_equal(after["2.weight"].numpy(), before["2.weight"])
+    assert m[0].weight not in opt.state and m[2].weight in opt.state
