@@ -34,7 +34,8 @@ required = _RequiredParameter()
 
 
 class Optimizer:
-    """Base class: ``Optimizer(params, defaults)``; ``params`` is an iterable of Tensors or of group dicts."""
+    """Base class: ``Optimizer(params, defaults)``; ``params`` is an iterable of Tensors, of (name, Tensor)
+    pairs (``model.named_parameters()``; the names go to the group's ``'param_names'``) or of group dicts."""
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -74,6 +75,11 @@ class Optimizer:
                             "of tensors in sets will change between runs; use a list instead")
         else:
             params = list(params) if params is not None else []
+        if any(isinstance(p, tuple) for p in params):     # model.named_parameters(): keep the names
+            if not all(isinstance(p, tuple) and len(p) == 2 for p in params):
+                raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+            param_group["param_names"] = [name for name, _ in params]
+            params = [p for _, p in params]
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but param {i} of the group is a "

@@ -418,3 +418,13 @@ def test_frozen_backbone_in_nn_model_never_moves():
     np.testing.assert_array_equal(after["0.bias"].numpy(), before["0.bias"])
     assert not np.array_equal(after["2.weight"].numpy(), before["2.weight"])
     assert m[0].weight not in opt.state and m[2].weight in opt.state
+
+
+def test_named_parameters_like_torch():
+    m, tm = models()
+    opt, topt = optim.SGD(m.named_parameters(), lr=0.1), torch.optim.SGD(tm.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == topt.param_groups[0]["param_names"] == ["0.weight", "0.bias",
+                                                                                        "2.weight", "2.bias"]
+    assert opt.state_dict()["param_groups"][0]["param_names"] == topt.state_dict()["param_groups"][0]["param_names"]
+    with pytest.raises(ValueError, match="with/without names"):
+        optim.SGD([("w", m[0].weight), m[0].bias], lr=0.1)
