@@ -35,7 +35,7 @@ import io
 import json
 import math
 import os
-import tempfile
+import secrets
 import zipfile
 
 import numpy as np
@@ -122,7 +122,11 @@ def _atomic_write(path, write):
     """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, then rename it over ``path``."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot save to {path!r}: the directory {directory!r} does not exist")
+    # os.open with mode 0o666 lets the umask decide the permissions, as for an ordinary new file
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -316,7 +320,7 @@ def load(f, map_location=None):
     with zf:
         try:
             index = json.loads(zf.read(_INDEX).decode("utf-8"))
-        except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, ValueError) as e:
+        except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, ValueError, RecursionError) as e:
             raise CheckpointError(f"{name}: the minigrad checkpoint's index cannot be read ({e}); the file is "
                                   f"truncated or corrupt") from None
         if not isinstance(index, dict) or index.get("format") != FORMAT or "root" not in index:
@@ -324,7 +328,10 @@ def load(f, map_location=None):
         if not isinstance(index.get("version"), int) or index["version"] > VERSION:
             raise CheckpointError(f"{name}: checkpoint format version {index.get('version')!r} is newer than this "
                                   f"minigrad reads (version {VERSION}); upgrade minigrad")
-        return _Decoder(name, zf, index, map_location).decode(index["root"])
+        try:
+            return _Decoder(name, zf, index, map_location).decode(index["root"])
+        except RecursionError:
+            raise CheckpointError(f"{name}: the checkpoint is nested too deeply to read") from None
 
 
 # ---------------------------------------------------------------------------------------------- safetensors

@@ -64,6 +64,7 @@ def test_nested_structure_round_trip(tmp_path):
         "mixed_keys": {1: "int", "1": "str", (2, "b"): "tuple", None: "none", 2.5: "float", True: "bool"},
         "empty": [{}, [], (), ""],
         "unicode": "größe 直径 ∂",
+        "tag_like_keys": {"$tensor": 0, "$items": [1], "$dict": {"$float": "inf"}},
     }
     minigrad.save(obj, tmp_path / "o.mg")
     back = minigrad.load(tmp_path / "o.mg")
@@ -83,6 +84,7 @@ def test_nested_structure_round_trip(tmp_path):
     assert back["int_keys"] == obj["int_keys"]
     assert back["mixed_keys"] == obj["mixed_keys"] and list(back["mixed_keys"]) == list(obj["mixed_keys"])
     assert back["empty"] == [{}, [], (), ""] and back["unicode"] == obj["unicode"]
+    assert back["tag_like_keys"] == obj["tag_like_keys"]
 
 
 def test_nan_round_trips(tmp_path):
@@ -215,6 +217,24 @@ def test_failed_first_write_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="boom"):
         minigrad.save({"x": 1}, tmp_path / "new.mg")
     assert os.listdir(tmp_path) == []
+
+
+def test_missing_directory_and_permissions(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        minigrad.save({"x": 1}, tmp_path / "nope" / "ck.mg")
+    minigrad.save({"x": 1}, tmp_path / "ck.mg")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "ck.mg").stat().st_mode & 0o777 == 0o666 & ~umask   # like any new file
+
+
+def test_deeply_nested_file_gives_clear_error(tmp_path):
+    path = tmp_path / "deep.mg"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("minigrad.json", '{"format": "minigrad", "version": 1, "tensors": [], "root": '
+                    + "[" * 100000 + "]" * 100000 + "}")
+    with pytest.raises(CheckpointError, match="deep.mg"):
+        minigrad.load(path)
 
 
 def test_overwrite_replaces_file(tmp_path):

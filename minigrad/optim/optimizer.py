@@ -206,12 +206,12 @@ class Optimizer:
 
 def _cast_state(p, key, value):
     """A copy of a loaded state value, on ``p``'s device (and dtype, for floating buffers; 'step' stays put)."""
-    if isinstance(value, np.ndarray):
-        value = Tensor._wrap(value)
+    if isinstance(value, np.ndarray) or (key == "step" and isinstance(value, (int, float))):
+        value = Tensor._wrap(np.asarray(value))
     if not isinstance(value, Tensor):
         return copy.deepcopy(value)
-    if key == "step":
-        return Tensor._wrap(backend.to_numpy(value.array).copy())
+    if key == "step":   # a float32 0-d CPU tensor, also when an older dict stored a number
+        return Tensor._wrap(np.asarray(backend.to_numpy(value.array), dtype=np.float32).copy())
     arr = backend.to_device(value.array, p.device)
     if p.dtype.kind == "f" and arr.dtype != p.dtype:
         arr = arr.astype(p.dtype)

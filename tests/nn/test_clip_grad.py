@@ -109,3 +109,20 @@ def test_clip_in_a_training_step():
     assert total.item() == pytest.approx(6.0)
     np.testing.assert_allclose(w.detach().numpy(), np.array([1.0, 2.0, 2.0]) * (1 - 0.5 * 2 * 3 / (6 + 1e-6)),
                                rtol=1e-6)
+
+
+@pytest.mark.skipif(not minigrad.is_cuda_available(), reason="no CUDA GPU (or no CuPy)")
+def test_cuda_matches_cpu():
+    mg, _ = pair(scale=3.0)
+    gpu = []
+    for p in mg:
+        q = minigrad.zeros(*p.shape, device="cuda", requires_grad=True)
+        q.grad = p.grad.cuda()
+        gpu.append(q)
+    total, gtotal = clip_grad_norm_(mg, 1.0), clip_grad_norm_(gpu, 1.0)
+    assert gtotal.device == "cuda:0"
+    np.testing.assert_allclose(gtotal.cpu().item(), total.item(), rtol=1e-6)
+    clip_grad_value_(mg, 0.05)
+    clip_grad_value_(gpu, 0.05)
+    for p, q in zip(mg, gpu):
+        np.testing.assert_allclose(q.grad.cpu().numpy(), p.grad.numpy(), rtol=1e-6)

@@ -232,6 +232,18 @@ def test_load_state_dict_copies_and_casts():
     np.testing.assert_array_equal(buf.numpy(), np.full(3, 2.0))  # the source dict is not modified
 
 
+def test_step_stored_as_a_number_is_accepted():
+    """Older checkpoints (and PyTorch before 1.12) keep 'step' as a number: it becomes a float32 tensor."""
+    w = minigrad.ones(2, requires_grad=True)
+    opt = optim.Adam([w], lr=0.1)
+    sd = {"state": {0: {"step": 3, "exp_avg": minigrad.zeros(2), "exp_avg_sq": minigrad.zeros(2)}},
+          "param_groups": [dict(opt.param_groups[0], params=[0])]}
+    opt.load_state_dict(sd)
+    w.grad = minigrad.ones(2)
+    opt.step()
+    assert opt.state[w]["step"].item() == 4.0 and opt.state[w]["step"].dtype == minigrad.float32
+
+
 def test_load_state_dict_mismatch_errors():
     a, b = (minigrad.zeros(2, requires_grad=True) for _ in range(2))
     opt = optim.SGD([a, b], lr=0.1)
