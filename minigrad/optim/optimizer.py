@@ -170,7 +170,8 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Load a dict made by ``state_dict()`` (possibly through ``minigrad.save``/``load``)."""
+        """Load a dict made by ``state_dict()`` (possibly through ``minigrad.save``/``load``, or by the same
+        torch.optim optimizer: its CPU tensors are converted)."""
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError("expected an optimizer state dict with keys 'state' and 'param_groups', got "
                              + (f"keys {sorted(map(str, state_dict))}" if isinstance(state_dict, dict)
@@ -208,6 +209,8 @@ def _cast_state(p, key, value):
     """A copy of a loaded state value, on ``p``'s device (and dtype, for floating buffers; 'step' stays put)."""
     if isinstance(value, np.ndarray) or (key == "step" and isinstance(value, (int, float))):
         value = Tensor._wrap(np.asarray(value))
+    elif not isinstance(value, Tensor) and all(hasattr(value, a) for a in ("detach", "cpu", "numpy")):
+        value = Tensor._wrap(value.detach().cpu().numpy().copy())   # a torch tensor from torch.optim
     if not isinstance(value, Tensor):
         return copy.deepcopy(value)
     if key == "step":   # a float32 0-d CPU tensor, also when an older dict stored a number

@@ -218,6 +218,27 @@ def test_state_dict_loads_into_torch_layout_and_back():
     assert_params_close(mg, th)
 
 
+@pytest.mark.parametrize("name,kwargs", [CONFIGS[i] for i in (2, 8, 10, 14, 17)])
+def test_torch_state_dict_loads_directly(name, kwargs):
+    """opt.load_state_dict(torch_opt.state_dict()) then both continue alike."""
+    mg, th = make_pair(initial_values())
+    topt = getattr(torch.optim, name)(th, **kwargs)
+    for _ in range(5):
+        set_torch_grads(th)
+        topt.step()
+    with torch.no_grad():
+        for p, q in zip(mg, th):
+            p.array[...] = q.numpy()
+    opt = getattr(optim, name)(mg, **kwargs)
+    opt.load_state_dict(topt.state_dict())
+    assert isinstance(opt.state[mg[0]]["step" if name != "SGD" else "momentum_buffer"], minigrad.Tensor)
+    for _ in range(5):
+        set_grads(mg, th)
+        opt.step()
+        topt.step()
+    assert_params_close(mg, th)
+
+
 def test_load_state_dict_copies_and_casts():
     p = minigrad.tensor(np.ones(3), requires_grad=True)   # float64 parameter
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
