@@ -22,6 +22,6 @@ def accuracy(output, target, topk=(1,)):
     correct = pred == target.array.reshape(-1, 1)
     res = []
     for k in topk:
-        hits = correct[:, :k].sum()
+        hits = int(correct[:, :k].sum())
         res.append(Tensor._wrap(xp.asarray([hits * 100.0 / max(N, 1)], dtype="float32")))
     return res

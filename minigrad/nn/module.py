@@ -169,7 +169,7 @@ class Module:
         params = d.get("_parameters")
         if isinstance(value, Parameter):
             self._check_name(name, "parameter")
-            self._forget(name)
+            self._forget(name, "_parameters")
             params[name] = value
         elif params is not None and name in params:
             if value is not None:
@@ -178,7 +178,7 @@ class Module:
             params[name] = None
         elif isinstance(value, Module):
             self._check_name(name, "module")
-            self._forget(name)
+            self._forget(name, "_modules")
             d["_modules"][name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
@@ -193,10 +193,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name, keep):
+        """Drop ``name`` from every registry but ``keep`` (where it is about to be set, in place, so a
+        replaced layer keeps its position in state_dict and repr, as in PyTorch)."""
         self.__dict__.pop(name, None)
         for key in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[key].pop(name, None)
+            if key != keep:
+                self.__dict__[key].pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name):
@@ -293,8 +296,9 @@ class Module:
         """Set training mode (``mode=True``) or evaluation mode on this module and all sub-modules."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        self.training = mode
+        for m in self.children():          # each child's own train() runs (a subclass may override it)
+            m.train(mode)
         return self
 
     def eval(self):
@@ -314,7 +318,10 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor._wrap(p._xp.zeros_like(p.grad.array))
+                if p.grad.grad_fn is not None or p.grad.requires_grad:
+                    p.grad = p.grad.detach()
+                with no_grad():
+                    p.grad.zero_()
 
     # ------------------------------------------------------------------------------------ devices, dtypes
     def _apply(self, fn):
@@ -403,7 +410,7 @@ class Module:
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         targets = {}
-        for mod_prefix, mod in self.named_modules():
+        for mod_prefix, mod in self.named_modules(remove_duplicate=False):    # a shared module: every name
             for name, t in mod._local_state().items():
                 targets[(mod_prefix + "." if mod_prefix else "") + name] = t
         missing = [k for k in targets if k not in state_dict]

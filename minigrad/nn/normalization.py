@@ -96,6 +96,41 @@ class BatchNorm2d(_BatchNorm):
     _dims = (4,)
 
 
+class _InstanceNorm(_BatchNorm):
+    """Instance normalisation: each (sample, channel) over its positions. PyTorch's defaults differ from
+    BatchNorm's: ``affine=False``, ``track_running_stats=False``; with tracking, eval mode uses the running
+    statistics."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+                 device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def _check_input_dim(self, input):
+        if input.ndim not in self._dims:
+            raise ValueError(f"expected {self._dims[-1]}D input (got {input.ndim}D input)")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        unbatched = input.ndim == self._dims[0]
+        if unbatched:
+            input = input.unsqueeze(0)
+        # as in PyTorch: num_batches_tracked is not counted and momentum=None means the stats stay put
+        factor = 0.0 if self.momentum is None else self.momentum
+        y = F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats, factor, self.eps)
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """InstanceNorm for (N, C, L) (or unbatched (C, L)) inputs."""
+    _dims = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """InstanceNorm for (N, C, H, W) (or unbatched (C, H, W)) inputs."""
+    _dims = (3, 4)
+
+
 class LayerNorm(Module):
     """Normalise over the last dimensions given by ``normalized_shape``; weight (ones) and bias (zeros)
     of that shape when ``elementwise_affine``."""

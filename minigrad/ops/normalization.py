@@ -129,3 +129,37 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         y = y + reshape(bias, shape)
     return y
 
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalise each (sample, channel) of x (N, C, *) over its positions; per-channel affine.
+
+    With ``use_input_stats`` the running statistics (when given) move toward the batch average of the
+    instance means and UNBIASED instance variances; otherwise they normalise, as in batch_norm's eval.
+    """
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    if input.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input of 3 or more dimensions (N, C, ...), got shape "
+                         f"{tuple(input.shape)}")
+    C = input.shape[1]
+    axes = tuple(range(2, input.ndim))
+    n = input.numel() // (input.shape[0] * C)
+    if n <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {tuple(input.shape)}")
+    op = Standardize(axes, eps)
+    y = op(input)
+    with no_grad():
+        if running_mean is not None:
+            m = op.mean.reshape(-1, C).mean(axis=0)
+            running_mean.mul_(1 - momentum).add_(Tensor._wrap(m.astype(running_mean.dtype)), alpha=momentum)
+        if running_var is not None:
+            v = (op.var.reshape(-1, C) * (n / (n - 1))).mean(axis=0)
+            running_var.mul_(1 - momentum).add_(Tensor._wrap(v.astype(running_var.dtype)), alpha=momentum)
+    shape = _channel_shape(input)
+    if weight is not None:
+        y = y * reshape(weight, shape)
+    if bias is not None:
+        y = y + reshape(bias, shape)
+    return y

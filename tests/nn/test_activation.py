@@ -36,7 +36,8 @@ def test_softmax_without_dim_uses_pytorch_legacy_choice():
 
 
 @requires_torch
-@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "ReLU6", "SiLU", "ELU", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish"])
+@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU", "ReLU6", "SiLU", "ELU", "Hardtanh", "Hardswish",
+                                  "Hardsigmoid", "Mish"])
 def test_inplace_is_accepted_and_shown(name):
     """torch's in-place variants cannot run on a leaf that requires grad; ours compute out of place."""
     m, tm = getattr(nn, name)(inplace=True), getattr(torch.nn, name)(inplace=True)

@@ -11,8 +11,6 @@ import minigrad.nn as nn
 from nn_helpers import torch
 
 requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
-requires_conv = pytest.mark.skipif(not hasattr(nn.functional, "conv2d") or not hasattr(nn.functional, "max_pool2d"),
-                                   reason="F.conv2d / F.max_pool2d are not on this branch yet (conv branch)")
 
 
 class Net(nn.Module):
@@ -109,6 +107,8 @@ def test_shared_parameters_appear_once():
     assert len(list(seq.parameters())) == 2
     assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias"]
     assert len(list(seq.modules())) == 3
+    assert list(seq.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]     # as torch keeps them
+    assert not seq.load_state_dict(seq.state_dict()).missing_keys
 
 
 def test_apply_train_eval_requires_grad_zero_grad():
@@ -175,7 +175,6 @@ def test_state_dict_keys_equal_torch():
 
 
 @requires_torch
-@requires_conv
 def test_weights_move_both_ways_with_torch():
     m, tm = small_cnn(nn), small_cnn(torch.nn)
     tm.train()
@@ -337,3 +336,32 @@ def test_module_list_and_dict():
     assert list(md) == ["b"]
     pl = nn.ParameterList([nn.Parameter(minigrad.ones(2)), minigrad.zeros(3)])
     assert len(pl) == 2 and isinstance(pl[1], nn.Parameter) and list(pl.state_dict()) == ["0", "1"]
+
+
+def test_train_calls_each_childs_train():
+    """A sub-module that overrides train() (to keep its BatchNorm frozen, say) is respected."""
+    class FrozenBN(nn.BatchNorm1d):
+        def train(self, mode=True):
+            return super().train(False)
+
+    m = nn.Sequential(nn.Linear(2, 3), FrozenBN(3))
+    m.train()
+    assert m.training and m[0].training and not m[1].training
+
+
+def test_zero_grad_in_place():
+    lin = nn.Linear(2, 2)
+    lin(minigrad.randn(3, 2)).sum().backward()
+    g = lin.weight.grad
+    lin.zero_grad(set_to_none=False)
+    assert lin.weight.grad is g and float(g.abs().sum()) == 0
+
+
+@requires_torch
+def test_replacing_a_layer_keeps_its_place():
+    m, tm = small_cnn(nn), small_cnn(torch.nn)
+    m[0] = nn.Conv2d(3, 4, 5, padding=2)
+    tm[0] = torch.nn.Conv2d(3, 4, 5, padding=2)
+    m[0].bias = nn.Parameter(minigrad.zeros(4))
+    tm[0].bias = torch.nn.Parameter(torch.zeros(4))
+    assert list(m.state_dict()) == list(tm.state_dict()) and repr(m) == repr(tm)

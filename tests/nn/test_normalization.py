@@ -103,3 +103,23 @@ def test_local_response_norm(size):
     x = np.random.default_rng(8).standard_normal((2, 6, 3, 3))
     check_module(nn.LocalResponseNorm(size, alpha=1e-2, beta=0.75, k=2.0),
                  torch.nn.LocalResponseNorm(size, alpha=1e-2, beta=0.75, k=2.0), x)
+
+
+@requires_torch
+@pytest.mark.parametrize("cls,shape", [("InstanceNorm1d", (3, 2, 5)), ("InstanceNorm2d", (2, 2, 3, 3)),
+                                       ("InstanceNorm2d", (2, 3, 3))])
+@pytest.mark.parametrize("kw", [dict(), dict(affine=True), dict(affine=True, track_running_stats=True),
+                                dict(track_running_stats=True, momentum=None)])
+def test_instancenorm_steps_then_eval(cls, shape, kw):
+    C = shape[-3] if cls == "InstanceNorm2d" else shape[-2]
+    m, tm = getattr(nn, cls)(C, **kw), getattr(torch.nn, cls)(C, **kw)
+    assert repr(m) == repr(tm) and list(m.state_dict()) == list(tm.state_dict())
+    if tm.weight is not None:
+        with torch.no_grad():
+            tm.weight.uniform_(0.5, 1.5)
+            tm.bias.uniform_(-1, 1)
+    m.double().load_state_dict(tm.double().state_dict())
+    for i, x in enumerate(_batches(shape, 3)):
+        check_module(m, tm, x, train=True, load=False, check_grad=(i == 0), seed=i)
+    x = _batches(shape, 1, seed=3)[0]
+    check_module(m, tm, x, train=False, load=False, check_grad=True)

@@ -1,0 +1,221 @@
+"""conv2d, conv_transpose2d, unfold, fold against PyTorch; gradchecks; properties; errors; memory budget."""
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings, strategies as st
+
+import minigrad
+import minigrad.nn.functional as F
+from helpers import check_op, requires_torch, torch
+from minigrad.ops.conv import out_size
+
+TF = torch.nn.functional if torch is not None else None
+
+
+def _parity(fn, tfn, arrays, atol=1e-10):
+    """Forward and every input gradient (random upstream gradient) of fn against torch's tfn, float64."""
+    xs = [minigrad.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, yt = fn(*xs), tfn(*ts)
+    assert tuple(y.shape) == tuple(yt.shape)
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), atol=atol, rtol=1e-9)
+    v = np.random.default_rng(0).standard_normal(y.shape)
+    gs = minigrad.autograd.grad(y, xs, minigrad.tensor(v))
+    tgs = torch.autograd.grad(yt, ts, torch.tensor(v))
+    for i, (g, tg) in enumerate(zip(gs, tgs)):
+        np.testing.assert_allclose(g.numpy(), tg.numpy(), atol=atol, rtol=1e-9, err_msg=f"gradient {i}")
+
+
+@st.composite
+def conv_cases(draw):
+    G = draw(st.sampled_from([1, 1, 2, "depthwise"]))
+    Cg = draw(st.integers(1, 2))
+    C = draw(st.integers(1, 3)) if G == "depthwise" else Cg * G
+    G = C if G == "depthwise" else G
+    O = G * draw(st.integers(1, 2))
+    KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))          # non-square included
+    DH, DW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    padding = draw(st.one_of(st.integers(0, 3), st.tuples(st.integers(0, 3), st.integers(0, 3)),
+                             st.sampled_from(["same", "valid"])))
+    stride = 1 if padding == "same" else draw(st.one_of(st.integers(1, 3),
+                                                         st.tuples(st.integers(1, 3), st.integers(1, 3))))
+    PH, PW = (0, 0) if isinstance(padding, str) else ((padding, padding) if isinstance(padding, int) else padding)
+    lo_h, lo_w = max(1, DH * (KH - 1) + 1 - 2 * PH), max(1, DW * (KW - 1) + 1 - 2 * PW)
+    H, W = draw(st.integers(lo_h, lo_h + 5)), draw(st.integers(lo_w, lo_w + 5))   # odd sizes included
+    N = draw(st.integers(1, 2))
+    bias = draw(st.booleans())
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    arrays = [rng.standard_normal((N, C, H, W)), rng.standard_normal((O, C // G, KH, KW))]
+    if bias:
+        arrays.append(rng.standard_normal(O))
+    return arrays, dict(stride=stride, padding=padding, dilation=(DH, DW), groups=G)
+
+
+@requires_torch
+@settings(max_examples=60)
+@given(conv_cases())
+def test_conv2d_matches_torch(case):
+    arrays, kw = case
+    _parity(lambda *a: F.conv2d(*a, **kw), lambda *a: TF.conv2d(*a, **kw), arrays)
+
+
+@requires_torch
+@settings(max_examples=40)
+@given(conv_cases(), st.integers(0, 2))
+def test_conv_transpose2d_matches_torch(case, opad):
+    arrays, kw = case
+    if kw["padding"] in ("same", "valid"):
+        kw["padding"] = 0
+    x, w = arrays[:2]
+    G = kw["groups"]
+    # transposed conv: input channels = w.shape[0]; reuse the conv's output as the input shape
+    u = np.random.default_rng(1).standard_normal((x.shape[0], w.shape[0], x.shape[2], x.shape[3]))
+    S = kw["stride"] if isinstance(kw["stride"], tuple) else (kw["stride"],) * 2
+    D = kw["dilation"]
+    op = tuple(min(opad, max(s, d) - 1) for s, d in zip(S, D))
+    b = [] if len(arrays) == 2 else [np.random.default_rng(2).standard_normal(w.shape[1] * G)]
+    args = dict(stride=kw["stride"], padding=kw["padding"], output_padding=op, groups=G, dilation=D)
+    P = kw["padding"] if isinstance(kw["padding"], tuple) else (kw["padding"],) * 2
+    out = [(n - 1) * s - 2 * p + d * (k - 1) + o + 1 for n, s, p, d, k, o in zip(u.shape[2:], S, P, D, w.shape[2:], op)]
+    assume(min(out) >= 1)
+    _parity(lambda *a: F.conv_transpose2d(*a, **args), lambda *a: TF.conv_transpose2d(*a, **args), [u, w] + b)
+
+
+CASES = [   # (input shape, weight shape, kwargs): small, for the float64 gradchecks
+    ((2, 4, 6, 5), (6, 2, 3, 2), dict(stride=(2, 1), padding=1, dilation=(1, 2), groups=2)),
+    ((1, 3, 5, 5), (3, 1, 3, 3), dict(padding="same", groups=3)),          # depthwise, 'same'
+    ((2, 3, 4, 4), (5, 3, 1, 1), dict(stride=2)),                          # pointwise: plain GEMM
+    ((1, 1, 7, 6), (2, 1, 1, 3), dict(padding=(0, 1))),                    # 1x3, one channel
+    ((2, 2, 6, 4), (2, 2, 4, 1), dict(padding="same", dilation=2)),        # even kernel, 'same'
+]
+
+
+@requires_torch
+@pytest.mark.parametrize("xs, ws, kw", CASES)
+def test_conv2d_gradcheck_and_second_order(xs, ws, kw):
+    rng = np.random.default_rng(0)
+    check_op(lambda x, w, b: F.conv2d(x, w, b, **kw), [rng.standard_normal(xs), rng.standard_normal(ws),
+                                                       rng.standard_normal(ws[0])],
+             lambda x, w, b: TF.conv2d(x, w, b, **kw), atol=1e-10)
+
+
+@requires_torch
+def test_conv_transpose2d_gradcheck_and_second_order():
+    rng = np.random.default_rng(0)
+    kw = dict(stride=2, padding=1, output_padding=1, groups=2, dilation=1)
+    check_op(lambda x, w, b: F.conv_transpose2d(x, w, b, **kw),
+             [rng.standard_normal((2, 4, 3, 4)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(6)],
+             lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw), atol=1e-10)
+
+
+@requires_torch
+def test_unfold_fold_match_torch_and_are_differentiable():
+    rng = np.random.default_rng(0)
+    kw = dict(kernel_size=(2, 3), dilation=(2, 1), padding=1, stride=(1, 2))
+    check_op(lambda x: F.unfold(x, **kw), [rng.standard_normal((2, 3, 6, 7))], lambda x: TF.unfold(x, **kw))
+    L = TF.unfold(torch.zeros(1, 1, 6, 7), **kw).shape[-1]
+    check_op(lambda c: F.fold(c, (6, 7), **kw), [rng.standard_normal((2, 3 * 6, L))],
+             lambda c: TF.fold(c, (6, 7), **kw))
+
+
+@settings(max_examples=40)
+@given(st.integers(1, 12), st.integers(1, 4), st.integers(1, 3), st.integers(0, 3), st.integers(1, 3))
+def test_output_size_formula(H, K, S, P, D):
+    assume(D * (K - 1) + 1 <= H + 2 * P)
+    x = minigrad.zeros(1, 1, H, H)
+    y = F.conv2d(x, minigrad.zeros(1, 1, K, K), stride=S, padding=P, dilation=D)
+    expected = (H + 2 * P - D * (K - 1) - 1) // S + 1
+    assert y.shape == (1, 1, expected, expected) and out_size(H, K, S, 2 * P, D) == expected
+
+
+@settings(max_examples=30)
+@given(st.integers(1, 3), st.integers(1, 9), st.integers(1, 9), st.integers(1, 3), st.integers(1, 3),
+       st.integers(1, 3), st.integers(0, 2), st.integers(1, 2), st.integers(0, 999))
+def test_unfold_fold_adjoint(C, H, W, K, S, D, P, N, seed):
+    """<unfold(x), c> == <x, fold(c)>."""
+    assume(D * (K - 1) + 1 <= min(H, W) + 2 * P)
+    rng = np.random.default_rng(seed)
+    x = minigrad.tensor(rng.standard_normal((N, C, H, W)))
+    u = F.unfold(x, K, dilation=D, padding=P, stride=S)
+    c = minigrad.tensor(rng.standard_normal(u.shape))
+    f = F.fold(c, (H, W), K, dilation=D, padding=P, stride=S)
+    np.testing.assert_allclose((u * c).sum().item(), (x * f).sum().item(), rtol=1e-10, atol=1e-10)
+
+
+def test_float32_stays_float32_and_unbatched_input():
+    x, w = minigrad.randn(3, 6, 6), minigrad.randn(4, 3, 3, 3)
+    y = F.conv2d(x, w, padding=1)
+    assert y.shape == (4, 6, 6) and y.dtype == minigrad.float32
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: F.conv2d(minigrad.zeros(1, 3, 8, 8), minigrad.zeros(4, 2, 3, 3)),
+     ["(4, 2, 3, 3)", "2 channels", "(1, 3, 8, 8)"]),
+    (lambda: F.conv2d(minigrad.zeros(1, 3, 4, 4), minigrad.zeros(2, 3, 7, 7), padding=1),
+     ["7x7", "6x6", "(1, 3, 4, 4)"]),
+    (lambda: F.conv2d(minigrad.zeros(1, 4, 8, 8), minigrad.zeros(4, 2, 3, 3), groups=3),
+     ["groups=3", "(1, 4, 8, 8)"]),
+    (lambda: F.conv2d(minigrad.zeros(1, 4, 8, 8), minigrad.zeros(3, 2, 3, 3), groups=2),
+     ["groups=2", "3 output channels"]),
+    (lambda: F.conv2d(minigrad.zeros(1, 1, 8, 8), minigrad.zeros(1, 1, 3, 3), stride=2, padding="same"),
+     ["same", "stride"]),
+    (lambda: F.conv_transpose2d(minigrad.zeros(1, 2, 4, 4), minigrad.zeros(3, 1, 3, 3)),
+     ["(3, 1, 3, 3)", "3 channels", "(1, 2, 4, 4)"]),
+    (lambda: F.conv_transpose2d(minigrad.zeros(1, 2, 4, 4), minigrad.zeros(2, 1, 3, 3), stride=2,
+                                output_padding=2), ["output_padding"]),
+    (lambda: F.fold(minigrad.zeros(1, 4, 5), (4, 4), 2), ["(1, 4, 5)", "9"]),
+])
+def test_bad_input_names_the_shapes(call, words):
+    with pytest.raises(ValueError) as e:
+        call()
+    for word in words:
+        assert word in str(e.value), (word, str(e.value))
+
+
+def test_im2col_budget_bounds_peak_memory():
+    """The whole column buffer would need 2.5 GiB; the chunked conv stays under budget + input + output."""
+    N, C, O, H, K = 128, 24, 8, 64, 7
+    col_bytes = N * C * K * K * H * H * 4
+    assert col_bytes > 2 * 2 ** 30
+    rng = np.random.default_rng(0)
+    x = minigrad.tensor(rng.standard_normal((N, C, H, H), dtype=np.float32))
+    w = minigrad.tensor(rng.standard_normal((O, C, K, K), dtype=np.float32))
+    budget = F.get_im2col_budget()
+    assert budget == 256 * 2 ** 20
+    tracemalloc.start()
+    try:
+        with minigrad.no_grad():
+            y = F.conv2d(x, w, padding=3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    io = x.numel() * 4 + y.numel() * 4 + w.numel() * 4
+    assert peak < budget + io, (peak / 2 ** 20, (budget + io) / 2 ** 20)
+    # and the result is right: compare one sample against an unchunked run
+    old = F.set_im2col_budget(2 ** 40)
+    try:
+        y0 = F.conv2d(x[:2], w, padding=3)
+    finally:
+        F.set_im2col_budget(old)
+    np.testing.assert_allclose(y.numpy()[:2], y0.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def test_small_budget_chunks_every_direction():
+    """A budget smaller than one sample's columns still works (one sample per chunk), all gradients too."""
+    rng = np.random.default_rng(0)
+    x = minigrad.tensor(rng.standard_normal((3, 2, 5, 5)), requires_grad=True)
+    w = minigrad.tensor(rng.standard_normal((4, 2, 3, 3)), requires_grad=True)
+    gy = minigrad.tensor(rng.standard_normal((3, 4, 5, 5)))
+    F.conv2d(x, w, padding=1).backward(gy)
+    gx, gw = x.grad.numpy(), w.grad.numpy()
+    x.grad = w.grad = None
+    old = F.set_im2col_budget(1)
+    try:
+        F.conv2d(x, w, padding=1).backward(gy)
+    finally:
+        F.set_im2col_budget(old)
+    np.testing.assert_allclose(x.grad.numpy(), gx, atol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy(), gw, atol=1e-12)
+    with pytest.raises(ValueError):
+        F.set_im2col_budget(0)
