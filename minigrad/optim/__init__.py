@@ -1,4 +1,14 @@
-"""``minigrad.optim``: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) and ``optim.lr_scheduler``."""
+"""``minigrad.optim``: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) and ``optim.lr_scheduler``.
+
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    for epoch in range(epochs):
+        for x, y in loader:
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        sched.step()
+"""
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
