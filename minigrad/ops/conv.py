@@ -122,8 +122,11 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
     gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
     chunks = _chunks(N, C * KK * L * gy.itemsize)
     buf = xp.empty((chunks[0][1], G, Cg * KK, L), dtype=gy.dtype)
+    # with one output channel per group (depthwise) the product has inner size 1: an outer product, which
+    # a broadcast multiply does ~10x faster than matmul
+    product = xp.multiply if O == G else xp.matmul
     for s, e in chunks:
-        col = xp.matmul(wgT, gy[s:e].reshape(e - s, G, O // G, L), out=buf[:e - s])
+        col = product(wgT, gy[s:e].reshape(e - s, G, O // G, L), out=buf[:e - s])
         k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g.H, g.W, *g.cols()[2:], out=gx[s:e])
     return gx
 
