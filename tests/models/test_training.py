@@ -1,6 +1,6 @@
-"""Each zoo model runs forward and backward on a batch of 2 at a reduced resolution, and a few SGD steps on
-that tiny fixed batch lower its loss. (The biggest variants, vgg16/19, resnet101/152 and efficientnet
-b1-b7, share these models' code and are only counted, in test_counts.py.)"""
+"""Each zoo model runs forward and backward on a batch of 2 at a reduced resolution, and a few steps of
+minigrad.optim.SGD on that tiny fixed batch lower its loss. (The biggest variants, vgg16/19, resnet101/152
+and efficientnet b1-b7, share these models' code and are only counted, in test_counts.py.)"""
 import numpy as np
 import pytest
 
@@ -29,14 +29,6 @@ CASES = [
 ]
 
 
-def sgd_step(model, lr):
-    with minigrad.no_grad():
-        for p in model.parameters():
-            if p.grad is not None:
-                p.sub_(lr * p.grad)
-                p.grad = None
-
-
 def loss_fn(model, out, y):
     return M.googlenet_loss(out, y) if isinstance(model, M.GoogLeNet) else F.cross_entropy(out, y)
 
@@ -53,7 +45,9 @@ def test_forward_backward_and_loss_goes_down(name, kw, shape, lr, steps):
     x = minigrad.tensor(rng.standard_normal((2,) + shape).astype(np.float32))
     y = minigrad.tensor(np.array([3, 7]))
     losses = []
+    opt = minigrad.optim.SGD(model.parameters(), lr=lr)
     for _ in range(steps + 1):
+        opt.zero_grad()
         out = model(x)
         logits = out[0] if isinstance(out, tuple) else out
         assert tuple(logits.shape) == (2, 10)
@@ -61,7 +55,7 @@ def test_forward_backward_and_loss_goes_down(name, kw, shape, lr, steps):
         losses.append(loss.item())
         loss.backward()
         assert all(p.grad is not None for p in model.parameters() if p.requires_grad), "a parameter got no grad"
-        sgd_step(model, lr)
+        opt.step()
     assert np.isfinite(losses).all(), losses
     assert min(losses[1:]) < losses[0], losses
 
