@@ -114,3 +114,14 @@ def test_cli_errors_are_messages(capsys):
     assert "unknown model 'resnet19'" in capsys.readouterr().err
     assert main(["summary", "lenet5", "--arg", "colour=1"]) == 2
     assert main([]) == 2
+
+
+def test_python_dash_m_minigrad_summary():
+    import pathlib
+    import subprocess
+    import sys
+    root = pathlib.Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-m", "minigrad", "summary", "resnet20", "--depth", "1"], cwd=root,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Total params: 269,722" in r.stdout and "layer3 (Sequential)" in r.stdout
