@@ -179,7 +179,7 @@ def summary(model, input_size=None, *, batch_size=1, input_data=None, dtype=None
         if is_leaf or _own_parameters(m) or callable(getattr(m, "macs", None)):
             handles.append(m.register_forward_hook(hook))
 
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]  # restored one by one (a frozen BN may be in eval)
     model.train(mode == "train")
     try:
         with minigrad.no_grad():
@@ -187,7 +187,8 @@ def summary(model, input_size=None, *, batch_size=1, input_data=None, dtype=None
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
+        for m, training in modes:
+            m.training = training
 
     if depth is not None:
         rows = _merge_rows(rows, depth, dict(model.named_modules()))

@@ -73,8 +73,9 @@ def test_published_macs_at_224(name, gmacs, exact):
 def test_summary_restores_mode_and_googlenet_train_outputs():
     m = M.googlenet(num_classes=10)
     m.train()
+    m.inception3a.branch1.eval()
     s = minigrad.summary(m, (3, 64, 64))
-    assert m.training
+    assert m.training and m.aux1.fc1.training and not m.inception3a.branch1.relu.training
     assert not any(r.name.startswith("aux") for r in s.rows)  # eval: no auxiliary heads
     assert s.total_params == sum(p.numel() for p in m.parameters())
     s = minigrad.summary(m, (3, 64, 64), batch_size=2, mode="train")
