@@ -77,6 +77,7 @@ class GoogLeNet(nn.Module):
         super().__init__()
         bn = batch_norm
         self.aux_logits = aux_logits
+        # LRN as in the BVLC reference model (the paper gives no constants): size 5, alpha 1e-4, beta 0.75
         lrn = (lambda: nn.Identity()) if bn else (lambda: nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0))
         self.conv1 = BasicConv2d(3, 64, bn, kernel_size=7, stride=2, padding=3)        # 64x112x112
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)                      # 64x56x56
