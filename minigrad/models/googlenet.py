@@ -52,12 +52,14 @@ class Inception(nn.Module):
 
 
 class InceptionAux(nn.Module):
-    """Auxiliary classifier: 5x5/3 average pool (adaptive to 4x4 here, which is that at 224x224 input),
-    1x1 conv to 128 + ReLU, fc 1024 + ReLU, dropout 0.7, fc to the classes."""
+    """Auxiliary classifier: 5x5 stride-3 average pool (14x14 -> 4x4 at 224x224 input), 1x1 conv to 128 +
+    ReLU, fc 1024 + ReLU, dropout 0.7, fc to the classes. At other input sizes an adaptive pool brings the
+    map to the 4x4 the fc expects (the 5x5 pool is skipped when the map is smaller than 5x5)."""
 
     def __init__(self, in_channels, num_classes, batch_norm=False, dropout=0.7):
         super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d((4, 4))
+        self.avgpool = nn.AvgPool2d(5, stride=3)
+        self.resize = nn.AdaptiveAvgPool2d((4, 4))
         self.conv = BasicConv2d(in_channels, 128, batch_norm, kernel_size=1)
         self.flatten = nn.Flatten()
         self.fc1 = nn.Linear(2048, 1024)
@@ -66,7 +68,8 @@ class InceptionAux(nn.Module):
         self.fc2 = nn.Linear(1024, num_classes)
 
     def forward(self, x):
-        x = self.flatten(self.conv(self.avgpool(x)))
+        x = self.avgpool(x) if min(x.shape[-2:]) >= 5 else x
+        x = self.flatten(self.conv(self.resize(x)))
         return self.fc2(self.dropout(self.relu(self.fc1(x))))
 
 
