@@ -138,7 +138,7 @@ def _cp():
     return cupy
 
 
-def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, parallel=True):
     """x (N, C, H, W) -> col (N, C, KH, KW, OH, OW); ``out`` a C-contiguous array to fill."""
     cp = _cp()
     x = cp.ascontiguousarray(x)
@@ -149,7 +149,7 @@ def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
     return out
 
 
-def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None):
+def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
     """col (N, C, KH, KW, OH, OW) -> x (N, C, H, W), the adjoint of im2col."""
     cp = _cp()
     col = cp.ascontiguousarray(col)
@@ -158,6 +158,16 @@ def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None):
         out = cp.empty((N, C, H, W), dtype=col.dtype)
     _kernel("col2im")(col, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, out)
     return out
+
+
+def workers():
+    """Chunks run one after another on the GPU's stream."""
+    return 1
+
+
+def map_chunks(fn, chunks):
+    """[fn(start, stop, True) for each chunk], in order (the GPU parallelises inside each kernel)."""
+    return [fn(s, e, True) for s, e in chunks]
 
 
 def maxpool2d_forward(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):

@@ -71,8 +71,13 @@ class Geometry(NamedTuple):
 CHUNK_BYTES = 16 * 2 ** 20
 
 
-def _chunks(N, per_sample_bytes):
-    nb = max(1, min(N, min(_budget, CHUNK_BYTES) // max(1, per_sample_bytes)))
+def _chunks(N, per_sample_bytes, workers):
+    """Batch ranges for ``map_chunks``: each chunk's columns within CHUNK_BYTES, at least ``workers`` chunks
+    when the batch allows, and ``workers`` chunks at a time within the budget (else one at a time)."""
+    per_sample_bytes = max(1, per_sample_bytes)
+    if workers * per_sample_bytes > _budget:
+        workers = 1
+    nb = min(N, max(1, min(_budget // workers, CHUNK_BYTES) // per_sample_bytes), -(-N // workers))
     return [(s, min(N, s + nb)) for s in range(0, N, nb)]
 
 
@@ -96,11 +101,13 @@ def conv_forward(x, w, g: Geometry, G):
         cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
         return xp.matmul(wg, cols).reshape(N, O, g.OH, g.OW)
     y = xp.empty((N, O, g.OH, g.OW), dtype=x.dtype)
-    chunks = _chunks(N, C * g.KH * g.KW * L * x.itemsize)
-    buf = xp.empty((chunks[0][1], C, g.KH, g.KW, g.OH, g.OW), dtype=x.dtype)
-    for s, e in chunks:
-        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, out=buf[:e - s])
+    x = xp.ascontiguousarray(x)
+
+    def chunk(s, e, parallel):
+        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel)
         xp.matmul(wg, col.reshape(e - s, G, Cg * g.KH * g.KW, L), out=y[s:e].reshape(e - s, G, O // G, L))
+
+    k.map_chunks(chunk, _chunks(N, C * g.KH * g.KW * L * x.itemsize, k.workers()))
     return y
 
 
@@ -120,14 +127,16 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
         gx[:, :, :g.SH * (g.OH - 1) + 1:g.SH, :g.SW * (g.OW - 1) + 1:g.SW] = gcols
         return gx
     gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
-    chunks = _chunks(N, C * KK * L * gy.itemsize)
-    buf = xp.empty((chunks[0][1], G, Cg * KK, L), dtype=gy.dtype)
     # with one output channel per group (depthwise) the product has inner size 1: an outer product, which
     # a broadcast multiply does ~10x faster than matmul
     product = xp.multiply if O == G else xp.matmul
-    for s, e in chunks:
-        col = product(wgT, gy[s:e].reshape(e - s, G, O // G, L), out=buf[:e - s])
-        k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g.H, g.W, *g.cols()[2:], out=gx[s:e])
+
+    def chunk(s, e, parallel):
+        col = product(wgT, gy[s:e].reshape(e - s, G, O // G, L))
+        k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g.H, g.W, *g.cols()[2:], out=gx[s:e],
+                 parallel=parallel)
+
+    k.map_chunks(chunk, _chunks(N, C * KK * L * gy.itemsize, k.workers()))
     return gx
 
 
@@ -141,13 +150,14 @@ def conv_weight_forward(x, gy, g: Geometry, G, w_shape):
     if g.is_pointwise:
         cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
         return xp.matmul(gyg, cols.transpose(0, 1, 3, 2)).sum(0).reshape(w_shape)
-    gw = xp.zeros((G, O // G, Cg * KK), dtype=x.dtype)
-    chunks = _chunks(N, C * KK * L * x.itemsize)
-    buf = xp.empty((chunks[0][1], C, g.KH, g.KW, g.OH, g.OW), dtype=x.dtype)
-    for s, e in chunks:
-        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, out=buf[:e - s]).reshape(e - s, G, Cg * KK, L)
-        gw += xp.matmul(gyg[s:e], col.transpose(0, 1, 3, 2)).sum(0)
-    return gw.reshape(w_shape)
+    x = xp.ascontiguousarray(x)
+
+    def chunk(s, e, parallel):
+        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel).reshape(e - s, G, Cg * KK, L)
+        return xp.matmul(gyg[s:e], col.transpose(0, 1, 3, 2)).sum(0)
+
+    parts = k.map_chunks(chunk, _chunks(N, C * KK * L * x.itemsize, k.workers()))
+    return sum(parts[1:], parts[0]).reshape(w_shape)
 
 
 # --------------------------------------------------------------------------------------- primitives
