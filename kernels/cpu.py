@@ -69,8 +69,12 @@ def _im2col_plane(xp, cp, KH, KW, SH, SW, PH, PW, DH, DW):
                 else:
                     for ow in range(lo):
                         cp[kh, kw, oh, ow] = 0
-                    for ow in range(lo, hi):
-                        cp[kh, kw, oh, ow] = xp[ih, ow * SW + base]
+                    if SW == 1:
+                        for ow in range(lo, hi):
+                            cp[kh, kw, oh, ow] = xp[ih, ow + base]
+                    else:
+                        for ow in range(lo, hi):
+                            cp[kh, kw, oh, ow] = xp[ih, ow * SW + base]
                     for ow in range(hi, OW):
                         cp[kh, kw, oh, ow] = 0
 

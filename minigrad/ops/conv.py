@@ -68,7 +68,7 @@ class Geometry(NamedTuple):
 
 # Below the budget, chunks aim at this size: a workspace that stays in cache between im2col and the GEMM
 # and is not page-faulted afresh on every call (a 200 MB np.empty costs more to touch than to fill).
-CHUNK_BYTES = 16 * 2 ** 20
+CHUNK_BYTES = 4 * 2 ** 20
 
 
 def _chunks(N, per_sample_bytes, workers):
