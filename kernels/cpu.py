@@ -161,6 +161,113 @@ def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
     return out
 
 
+# ------------------------------------------------------------------------------------- depthwise
+# A depthwise convolution (one input and one output channel per group: MobileNet) does KH*KW multiply-adds
+# per output; im2col would write KH*KW copies of the input to feed a GEMM with an inner size of KH*KW.
+# These kernels read x and write y once. w is (C, KH, KW).
+@njit(parallel=True, cache=True, nogil=True)
+def _depthwise_forward(x, w, y, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    KH, KW = w.shape[1], w.shape[2]
+    OH, OW = y.shape[2], y.shape[3]
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        xp, yp = x[n, c], y[n, c]
+        yp[:, :] = 0
+        for kh in range(KH):
+            for kw in range(KW):
+                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
+                base = kw * DW - PW
+                wk = w[c, kh, kw]
+                for oh in range(OH):
+                    ih = oh * SH - PH + kh * DH
+                    if ih < 0 or ih >= H:
+                        continue
+                    if SW == 1:
+                        for ow in range(lo, hi):
+                            yp[oh, ow] += wk * xp[ih, ow + base]
+                    else:
+                        for ow in range(lo, hi):
+                            yp[oh, ow] += wk * xp[ih, ow * SW + base]
+
+
+def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
+    """x (N, C, H, W), w (C, KH, KW) -> y (N, C, OH, OW), y[n, c] = sum over kh, kw of w[c, kh, kw] *
+    x[n, c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW] (zero outside)."""
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w, dtype=x.dtype)
+    y = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
+    _depthwise_forward(x, w, y, SH, SW, PH, PW, DH, DW)
+    return y
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _depthwise_transpose(gy, w, gx, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = gx.shape
+    KH, KW = w.shape[1], w.shape[2]
+    OH, OW = gy.shape[2], gy.shape[3]
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        gp, xp = gy[n, c], gx[n, c]
+        xp[:, :] = 0
+        for kh in range(KH):
+            for kw in range(KW):
+                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
+                base = kw * DW - PW
+                wk = w[c, kh, kw]
+                for oh in range(OH):
+                    ih = oh * SH - PH + kh * DH
+                    if ih < 0 or ih >= H:
+                        continue
+                    if SW == 1:
+                        for ow in range(lo, hi):
+                            xp[ih, ow + base] += wk * gp[oh, ow]
+                    else:
+                        for ow in range(lo, hi):
+                            xp[ih, ow * SW + base] += wk * gp[oh, ow]
+
+
+def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in x: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
+    gy, w = np.ascontiguousarray(gy), np.ascontiguousarray(w, dtype=gy.dtype)
+    gx = np.empty(gy.shape[:2] + (H, W), dtype=gy.dtype)
+    _depthwise_transpose(gy, w, gx, SH, SW, PH, PW, DH, DW)
+    return gx
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _depthwise_weight(x, gy, gw, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    KH, KW = gw.shape[1], gw.shape[2]
+    OH, OW = gy.shape[2], gy.shape[3]
+    for c in prange(C):                    # each thread owns whole channels: no races on gw
+        for kh in range(KH):
+            for kw in range(KW):
+                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
+                base = kw * DW - PW
+                s = 0.0
+                for n in range(N):
+                    xp, gp = x[n, c], gy[n, c]
+                    for oh in range(OH):
+                        ih = oh * SH - PH + kh * DH
+                        if ih < 0 or ih >= H:
+                            continue
+                        if SW == 1:
+                            for ow in range(lo, hi):
+                                s += gp[oh, ow] * xp[ih, ow + base]
+                        else:
+                            for ow in range(lo, hi):
+                                s += gp[oh, ow] * xp[ih, ow * SW + base]
+                gw[c, kh, kw] = s
+
+
+def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in w: (x, gy) -> gw (C, KH, KW)."""
+    x, gy = np.ascontiguousarray(x), np.ascontiguousarray(gy)
+    gw = np.empty((x.shape[1], KH, KW), dtype=x.dtype)
+    _depthwise_weight(x, gy, gw, SH, SW, PH, PW, DH, DW)
+    return gw
+
+
 # ------------------------------------------------------------------------------------ batch chunks
 # A convolution runs its batch in chunks (im2col, GEMM, col2im per chunk). Threads take whole chunks and
 # the BLAS runs one thread per GEMM meanwhile: one hand-off per call instead of a fork/join (Numba's and

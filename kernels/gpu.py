@@ -160,6 +160,28 @@ def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
     return out
 
 
+def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
+    """x (N, C, H, W), w (C, KH, KW) -> y (N, C, OH, OW) (im2col + a batched contraction on the GPU)."""
+    cp = _cp()
+    C, KH, KW = w.shape
+    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    return cp.einsum("nckhij,ckh->ncij", col, w.astype(x.dtype, copy=False))
+
+
+def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in x."""
+    cp = _cp()
+    col = cp.einsum("ncij,ckh->nckhij", gy, w.astype(gy.dtype, copy=False))
+    return col2im(col, H, W, SH, SW, PH, PW, DH, DW)
+
+
+def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in w: gw (C, KH, KW)."""
+    cp = _cp()
+    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, gy.shape[2], gy.shape[3])
+    return cp.einsum("nckhij,ncij->ckh", col, gy)
+
+
 def workers():
     """Chunks run one after another on the GPU's stream."""
     return 1

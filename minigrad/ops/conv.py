@@ -9,7 +9,8 @@ weight (O, C/G, KH, KW)) and are each other's derivatives, so gradients of every
 
 Each runs as: im2col (the kernels of ``backend.kernels(x)``), one batched GEMM over (batch, groups)
 whose output lands directly in NCHW, and col2im for the transposed direction. 1x1 convolutions without
-padding skip im2col (plain GEMM). The column buffer is bounded by a budget (``set_im2col_budget``): the
+padding skip im2col (plain GEMM); depthwise convolutions with one output channel per input channel use
+direct kernels (their GEMM would have an inner size of KH*KW: all copying, no arithmetic). The column buffer is bounded by a budget (``set_im2col_budget``): the
 batch is processed in chunks whose columns fit it, reusing one workspace.
 """
 from __future__ import annotations
@@ -90,6 +91,12 @@ def _subsample(xp, x, g):
     return x.reshape(x.shape[0], x.shape[1], g.OH * g.OW)
 
 
+def _is_depthwise(C, O, G):
+    """One input and one output channel per group (MobileNet): direct kernels, no im2col. Other grouped
+    convolutions, depthwise with a channel multiplier included, take one batched GEMM over the groups."""
+    return G > 1 and C == G and O == G
+
+
 def conv_forward(x, w, g: Geometry, G):
     """y (N, O, OH, OW) = sum over c, kh, kw of w[o, c, kh, kw] * x[n, c, oh*SH - PH + kh*DH, ...]."""
     xp, k = backend.xp_of(x), backend.kernels(x)
@@ -100,6 +107,8 @@ def conv_forward(x, w, g: Geometry, G):
     if g.is_pointwise:
         cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
         return xp.matmul(wg, cols).reshape(N, O, g.OH, g.OW)
+    if _is_depthwise(C, O, G):
+        return k.depthwise_forward(x, w.reshape(C, g.KH, g.KW), *g.cols()[2:], g.OH, g.OW)
     y = xp.empty((N, O, g.OH, g.OW), dtype=x.dtype)
     x = xp.ascontiguousarray(x)
 
@@ -126,6 +135,8 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
         gx = xp.zeros((N, C, g.H, g.W), dtype=gy.dtype)
         gx[:, :, :g.SH * (g.OH - 1) + 1:g.SH, :g.SW * (g.OW - 1) + 1:g.SW] = gcols
         return gx
+    if _is_depthwise(C, O, G):
+        return k.depthwise_transpose(gy, w.reshape(C, g.KH, g.KW), g.H, g.W, *g.cols()[2:])
     gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
     # with one output channel per group (depthwise) the product has inner size 1: an outer product, which
     # a broadcast multiply does ~10x faster than matmul
@@ -150,6 +161,8 @@ def conv_weight_forward(x, gy, g: Geometry, G, w_shape):
     if g.is_pointwise:
         cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
         return xp.matmul(gyg, cols.transpose(0, 1, 3, 2)).sum(0).reshape(w_shape)
+    if _is_depthwise(C, O, G):
+        return k.depthwise_weight(x, gy, *g.cols()).reshape(w_shape)
     x = xp.ascontiguousarray(x)
 
     def chunk(s, e, parallel):
