@@ -165,30 +165,41 @@ def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
 # A depthwise convolution (one input and one output channel per group: MobileNet) does KH*KW multiply-adds
 # per output; im2col would write KH*KW copies of the input to feed a GEMM with an inner size of KH*KW.
 # These kernels read x and write y once. w is (C, KH, KW).
-@njit(parallel=True, cache=True, nogil=True)
+# reassociation lets LLVM vectorise the weight kernel's dot products; no assumptions about NaN/inf
+_FAST = {"reassoc", "contract", "arcp", "nsz"}
+
+
+@njit(cache=True, inline="always")
+def _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    """A plane big enough for the image at (PH, PW) and for every window: all reads in bounds."""
+    return max(PH + H, (OH - 1) * SH + (KH - 1) * DH + 1), max(PW + W, (OW - 1) * SW + (KW - 1) * DW + 1)
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
 def _depthwise_forward(x, w, y, SH, SW, PH, PW, DH, DW):
     N, C, H, W = x.shape
     KH, KW = w.shape[1], w.shape[2]
     OH, OW = y.shape[2], y.shape[3]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
     for p in prange(N * C):
         n, c = p // C, p % C
-        xp, yp = x[n, c], y[n, c]
-        yp[:, :] = 0
-        for kh in range(KH):
-            for kw in range(KW):
-                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
-                base = kw * DW - PW
-                wk = w[c, kh, kw]
-                for oh in range(OH):
-                    ih = oh * SH - PH + kh * DH
-                    if ih < 0 or ih >= H:
-                        continue
+        pad = np.zeros((Hp, Wp), dtype=x.dtype)      # the zero-padded plane: no bounds tests below
+        pad[PH:PH + H, PW:PW + W] = x[n, c]
+        for oh in range(OH):
+            yr = y[n, c, oh]                        # one output row, all taps accumulated while in L1
+            yr[:] = 0
+            for kh in range(KH):
+                pr = pad[oh * SH + kh * DH]
+                for kw in range(KW):
+                    wk = w[c, kh, kw]
                     if SW == 1:
-                        for ow in range(lo, hi):
-                            yp[oh, ow] += wk * xp[ih, ow + base]
+                        src = pr[kw * DW:]          # a contiguous view indexed from 0: vectorises
+                        for ow in range(OW):
+                            yr[ow] += wk * src[ow]
                     else:
-                        for ow in range(lo, hi):
-                            yp[oh, ow] += wk * xp[ih, ow * SW + base]
+                        src = pr[kw * DW::SW]
+                        for ow in range(OW):
+                            yr[ow] += wk * src[ow]
 
 
 def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
@@ -200,30 +211,30 @@ def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
     return y
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
 def _depthwise_transpose(gy, w, gx, SH, SW, PH, PW, DH, DW):
     N, C, H, W = gx.shape
     KH, KW = w.shape[1], w.shape[2]
     OH, OW = gy.shape[2], gy.shape[3]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
     for p in prange(N * C):
         n, c = p // C, p % C
-        gp, xp = gy[n, c], gx[n, c]
-        xp[:, :] = 0
-        for kh in range(KH):
-            for kw in range(KW):
-                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
-                base = kw * DW - PW
-                wk = w[c, kh, kw]
-                for oh in range(OH):
-                    ih = oh * SH - PH + kh * DH
-                    if ih < 0 or ih >= H:
-                        continue
+        pad = np.zeros((Hp, Wp), dtype=gx.dtype)     # gradient of the padded plane
+        for oh in range(OH):
+            gr = gy[n, c, oh]
+            for kh in range(KH):
+                pr = pad[oh * SH + kh * DH]
+                for kw in range(KW):
+                    wk = w[c, kh, kw]
                     if SW == 1:
-                        for ow in range(lo, hi):
-                            xp[ih, ow + base] += wk * gp[oh, ow]
+                        dst = pr[kw * DW:]
+                        for ow in range(OW):
+                            dst[ow] += wk * gr[ow]
                     else:
-                        for ow in range(lo, hi):
-                            xp[ih, ow * SW + base] += wk * gp[oh, ow]
+                        dst = pr[kw * DW::SW]
+                        for ow in range(OW):
+                            dst[ow] += wk * gr[ow]
+        gx[n, c] = pad[PH:PH + H, PW:PW + W]
 
 
 def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
@@ -234,30 +245,35 @@ def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
     return gx
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
 def _depthwise_weight(x, gy, gw, SH, SW, PH, PW, DH, DW):
     N, C, H, W = x.shape
     KH, KW = gw.shape[1], gw.shape[2]
     OH, OW = gy.shape[2], gy.shape[3]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
     for c in prange(C):                    # each thread owns whole channels: no races on gw
+        pad = np.zeros((Hp, Wp), dtype=x.dtype)
+        acc = np.zeros((KH, KW))
+        for n in range(N):
+            pad[PH:PH + H, PW:PW + W] = x[n, c]
+            for oh in range(OH):
+                gr = gy[n, c, oh]
+                for kh in range(KH):
+                    pr = pad[oh * SH + kh * DH]
+                    for kw in range(KW):
+                        s = 0.0
+                        if SW == 1:
+                            src = pr[kw * DW:]
+                            for ow in range(OW):
+                                s += gr[ow] * src[ow]
+                        else:
+                            src = pr[kw * DW::SW]
+                            for ow in range(OW):
+                                s += gr[ow] * src[ow]
+                        acc[kh, kw] += s
         for kh in range(KH):
             for kw in range(KW):
-                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
-                base = kw * DW - PW
-                s = 0.0
-                for n in range(N):
-                    xp, gp = x[n, c], gy[n, c]
-                    for oh in range(OH):
-                        ih = oh * SH - PH + kh * DH
-                        if ih < 0 or ih >= H:
-                            continue
-                        if SW == 1:
-                            for ow in range(lo, hi):
-                                s += gp[oh, ow] * xp[ih, ow + base]
-                        else:
-                            for ow in range(lo, hi):
-                                s += gp[oh, ow] * xp[ih, ow * SW + base]
-                gw[c, kh, kw] = s
+                gw[c, kh, kw] = acc[kh, kw]
 
 
 def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
