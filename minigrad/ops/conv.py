@@ -78,7 +78,9 @@ def _chunks(N, per_sample_bytes, workers):
     per_sample_bytes = max(1, per_sample_bytes)
     if workers * per_sample_bytes > _budget:
         workers = 1
-    nb = min(N, max(1, min(_budget // workers, CHUNK_BYTES) // per_sample_bytes), -(-N // workers))
+    nb = max(1, min(_budget // workers, CHUNK_BYTES) // per_sample_bytes)
+    count = min(N, -(-(-(-N // nb)) // workers) * workers)     # a multiple of `workers` chunks, balanced
+    nb = -(-N // count)
     return [(s, min(N, s + nb)) for s in range(0, N, nb)]
 
 
