@@ -33,64 +33,60 @@ def _valid_range(PW, kw_off, SW, W, OW):
 
 
 # --------------------------------------------------------------------------------------------- im2col
-# Rows of OW >= _WIDE outputs are copied as slices (vectorised memcpy-like loops); narrow rows (8x8 maps)
-# go element by element, where making a slice per row would cost more than the copy.
-_WIDE = 16
+# Each plane is first copied into a zero-padded buffer big enough for every window; then every column row
+# is a plain copy from that buffer through views indexed from 0 (Numba must otherwise guard each index
+# against negative wraparound, which stops LLVM from vectorising the copy).
+@njit(cache=True, inline="always")
+def _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    """A plane big enough for the image at (PH, PW) and for every window: all reads in bounds."""
+    return max(PH + H, (OH - 1) * SH + (KH - 1) * DH + 1), max(PW + W, (OW - 1) * SW + (KW - 1) * DW + 1)
 
 
 @njit(cache=True, inline="always")
-def _im2col_plane(xp, cp, KH, KW, SH, SW, PH, PW, DH, DW):
-    """One image plane xp (H, W) -> its columns cp (KH, KW, OH, OW)."""
+def _im2col_plane(xp, cp, pad, KH, KW, SH, SW, PH, PW, DH, DW):
+    """One image plane xp (H, W) -> its columns cp (KH, KW, OH, OW); pad is a zeroed padded buffer."""
     H, W = xp.shape
     OH, OW = cp.shape[2], cp.shape[3]
-    wide = OW >= _WIDE
+    for ih in range(H):
+        prow, xrow = pad[PH + ih, PW:], xp[ih]
+        for iw in range(W):
+            prow[iw] = xrow[iw]
     for kh in range(KH):
         for kw in range(KW):
-            lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
-            base = kw * DW - PW
-            for oh in range(OH):
-                ih = oh * SH - PH + kh * DH
-                if wide:
-                    dst = cp[kh, kw, oh]
-                    if ih < 0 or ih >= H:
-                        dst[:] = 0
-                        continue
-                    src = xp[ih]
-                    dst[:lo] = 0
-                    if SW == 1:
-                        dst[lo:hi] = src[lo + base:hi + base]
-                    else:
-                        for ow in range(lo, hi):
-                            dst[ow] = src[ow * SW + base]
-                    dst[hi:] = 0
-                elif ih < 0 or ih >= H:
+            if OW < 16:        # narrow maps: unsigned indexes (no wraparound test) instead of row views
+                for oh in range(OH):
+                    r, c0 = np.uint64(oh * SH + kh * DH), kw * DW
                     for ow in range(OW):
-                        cp[kh, kw, oh, ow] = 0
+                        cp[kh, kw, oh, ow] = pad[r, np.uint64(c0 + ow * SW)]
+                continue
+            for oh in range(OH):
+                dst = cp[kh, kw, oh]
+                if SW == 1:
+                    src = pad[oh * SH + kh * DH, kw * DW:]
+                    for ow in range(OW):
+                        dst[ow] = src[ow]
                 else:
-                    for ow in range(lo):
-                        cp[kh, kw, oh, ow] = 0
-                    if SW == 1:
-                        for ow in range(lo, hi):
-                            cp[kh, kw, oh, ow] = xp[ih, ow + base]
-                    else:
-                        for ow in range(lo, hi):
-                            cp[kh, kw, oh, ow] = xp[ih, ow * SW + base]
-                    for ow in range(hi, OW):
-                        cp[kh, kw, oh, ow] = 0
+                    src = pad[oh * SH + kh * DH, kw * DW::SW]
+                    for ow in range(OW):
+                        dst[ow] = src[ow]
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _im2col_parallel(x, col, KH, KW, SH, SW, PH, PW, DH, DW):
-    C = x.shape[1]
-    for p in prange(x.shape[0] * C):
-        _im2col_plane(x[p // C, p % C], col[p // C, p % C], KH, KW, SH, SW, PH, PW, DH, DW)
+    N, C, H, W = x.shape
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, col.shape[4], col.shape[5])
+    for p in prange(N * C):
+        pad = np.zeros((Hp, Wp), dtype=x.dtype)
+        _im2col_plane(x[p // C, p % C], col[p // C, p % C], pad, KH, KW, SH, SW, PH, PW, DH, DW)
 
 
 @njit(cache=True, nogil=True)
 def _im2col_serial(x, col, KH, KW, SH, SW, PH, PW, DH, DW):
-    C = x.shape[1]
-    for p in range(x.shape[0] * C):
-        _im2col_plane(x[p // C, p % C], col[p // C, p % C], KH, KW, SH, SW, PH, PW, DH, DW)
+    N, C, H, W = x.shape
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, col.shape[4], col.shape[5])
+    pad = np.zeros((Hp, Wp), dtype=x.dtype)        # the border stays zero; the interior is rewritten
+    for p in range(N * C):
+        _im2col_plane(x[p // C, p % C], col[p // C, p % C], pad, KH, KW, SH, SW, PH, PW, DH, DW)
 
 
 def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, parallel=True):
@@ -108,44 +104,48 @@ def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, parallel=True):
 
 # --------------------------------------------------------------------------------------------- col2im
 @njit(cache=True, inline="always")
-def _col2im_plane(cp, xp, SH, SW, PH, PW, DH, DW):
-    """Columns cp (KH, KW, OH, OW) of one plane -> the plane xp (H, W), overlapping entries summed."""
+def _col2im_plane(cp, xp, pad, SH, SW, PH, PW, DH, DW):
+    """Columns cp (KH, KW, OH, OW) of one plane -> the plane xp (H, W), overlapping entries summed,
+    accumulated in the padded buffer ``pad`` (zeroed here) and cropped."""
     H, W = xp.shape
     KH, KW, OH, OW = cp.shape
-    wide = OW >= _WIDE
-    for ih in range(H):
-        for iw in range(W):
-            xp[ih, iw] = 0
+    pad[:, :] = 0
     for kh in range(KH):
         for kw in range(KW):
-            lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
-            base = kw * DW - PW
             for oh in range(OH):
-                ih = oh * SH - PH + kh * DH
-                if ih < 0 or ih >= H:
-                    continue
-                if wide and SW == 1:
-                    xp[ih, lo + base:hi + base] += cp[kh, kw, oh, lo:hi]
-                elif SW == 1:
-                    for ow in range(lo, hi):
-                        xp[ih, ow + base] += cp[kh, kw, oh, ow]
+                src = cp[kh, kw, oh]
+                if SW == 1:
+                    dst = pad[oh * SH + kh * DH, kw * DW:]
+                    for ow in range(OW):
+                        dst[ow] += src[ow]
                 else:
-                    for ow in range(lo, hi):
-                        xp[ih, ow * SW + base] += cp[kh, kw, oh, ow]
+                    dst = pad[oh * SH + kh * DH, kw * DW::SW]
+                    for ow in range(OW):
+                        dst[ow] += src[ow]
+    for ih in range(H):
+        prow, xrow = pad[PH + ih, PW:], xp[ih]
+        for iw in range(W):
+            xrow[iw] = prow[iw]
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _col2im_parallel(col, x, SH, SW, PH, PW, DH, DW):
-    C = x.shape[1]
-    for p in prange(x.shape[0] * C):
-        _col2im_plane(col[p // C, p % C], x[p // C, p % C], SH, SW, PH, PW, DH, DW)
+    N, C, H, W = x.shape
+    KH, KW, OH, OW = col.shape[2:]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    for p in prange(N * C):
+        pad = np.empty((Hp, Wp), dtype=x.dtype)
+        _col2im_plane(col[p // C, p % C], x[p // C, p % C], pad, SH, SW, PH, PW, DH, DW)
 
 
 @njit(cache=True, nogil=True)
 def _col2im_serial(col, x, SH, SW, PH, PW, DH, DW):
-    C = x.shape[1]
-    for p in range(x.shape[0] * C):
-        _col2im_plane(col[p // C, p % C], x[p // C, p % C], SH, SW, PH, PW, DH, DW)
+    N, C, H, W = x.shape
+    KH, KW, OH, OW = col.shape[2:]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    pad = np.empty((Hp, Wp), dtype=x.dtype)
+    for p in range(N * C):
+        _col2im_plane(col[p // C, p % C], x[p // C, p % C], pad, SH, SW, PH, PW, DH, DW)
 
 
 def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
@@ -167,12 +167,6 @@ def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
 # These kernels read x and write y once. w is (C, KH, KW).
 # reassociation lets LLVM vectorise the weight kernel's dot products; no assumptions about NaN/inf
 _FAST = {"reassoc", "contract", "arcp", "nsz"}
-
-
-@njit(cache=True, inline="always")
-def _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    """A plane big enough for the image at (PH, PW) and for every window: all reads in bounds."""
-    return max(PH + H, (OH - 1) * SH + (KH - 1) * DH + 1), max(PW + W, (OW - 1) * SW + (KW - 1) * DW + 1)
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
