@@ -112,6 +112,12 @@ def _col2im_plane(cp, xp, pad, SH, SW, PH, PW, DH, DW):
     pad[:, :] = 0
     for kh in range(KH):
         for kw in range(KW):
+            if OW < 16:        # narrow maps: unsigned indexes (no wraparound test) instead of row views
+                for oh in range(OH):
+                    r, c0 = np.uint64(oh * SH + kh * DH), kw * DW
+                    for ow in range(OW):
+                        pad[r, np.uint64(c0 + ow * SW)] += cp[kh, kw, oh, ow]
+                continue
             for oh in range(OH):
                 src = cp[kh, kw, oh]
                 if SW == 1:
