@@ -2,7 +2,8 @@
 
 Same signatures as ``reference.py`` (the oracle) and ``gpu.py``. Every kernel loops in parallel over the
 N*C image planes, so each thread owns whole planes and col2im / pooling backward accumulate without races
-(no ``np.add.at``). Window geometry, for every kernel: output (oh, ow) and kernel offset (kh, kw) read input
+(no ``np.add.at``). im2col and col2im also come serial (``parallel=False``) for ``map_chunks``, which runs
+a convolution's batch chunks on a thread pool. Window geometry, for every kernel: output (oh, ow) and kernel offset (kh, kw) read input
 row ``ih = oh*SH - PH + kh*DH`` and column ``iw = ow*SW - PW + kw*DW``; positions outside the image are
 zeros (conv) or skipped (pooling).
 
@@ -32,108 +33,301 @@ def _valid_range(PW, kw_off, SW, W, OW):
 
 
 # --------------------------------------------------------------------------------------------- im2col
-# Rows of OW >= _WIDE outputs are copied as slices (vectorised memcpy-like loops); narrow rows (8x8 maps)
-# go element by element, where making a slice per row would cost more than the copy.
-_WIDE = 16
+# Each plane is first copied into a zero-padded buffer big enough for every window; then every column row
+# is a plain copy from that buffer through views indexed from 0 (Numba must otherwise guard each index
+# against negative wraparound, which stops LLVM from vectorising the copy).
+@njit(cache=True, inline="always")
+def _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    """A plane big enough for the image at (PH, PW) and for every window: all reads in bounds."""
+    return max(PH + H, (OH - 1) * SH + (KH - 1) * DH + 1), max(PW + W, (OW - 1) * SW + (KW - 1) * DW + 1)
 
 
-@njit(parallel=True, cache=True)
-def _im2col(x, col, KH, KW, SH, SW, PH, PW, DH, DW):
-    N, C, H, W = x.shape
-    OH, OW = col.shape[4], col.shape[5]
-    wide = OW >= _WIDE
-    for p in prange(N * C):
-        n, c = p // C, p % C
-        xp, cp = x[n, c], col[n, c]
-        for kh in range(KH):
-            for kw in range(KW):
-                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
-                base = kw * DW - PW
+@njit(cache=True, inline="always")
+def _im2col_plane(xp, cp, pad, KH, KW, SH, SW, PH, PW, DH, DW):
+    """One image plane xp (H, W) -> its columns cp (KH, KW, OH, OW); pad is a zeroed padded buffer."""
+    H, W = xp.shape
+    OH, OW = cp.shape[2], cp.shape[3]
+    for ih in range(H):
+        prow, xrow = pad[PH + ih, PW:], xp[ih]
+        for iw in range(W):
+            prow[iw] = xrow[iw]
+    for kh in range(KH):
+        for kw in range(KW):
+            if OW < 16:        # narrow maps: unsigned indexes (no wraparound test) instead of row views
                 for oh in range(OH):
-                    ih = oh * SH - PH + kh * DH
-                    if wide:
-                        dst = cp[kh, kw, oh]
-                        if ih < 0 or ih >= H:
-                            dst[:] = 0
-                            continue
-                        src = xp[ih]
-                        dst[:lo] = 0
-                        if SW == 1:
-                            dst[lo:hi] = src[lo + base:hi + base]
-                        else:
-                            for ow in range(lo, hi):
-                                dst[ow] = src[ow * SW + base]
-                        dst[hi:] = 0
-                    elif ih < 0 or ih >= H:
-                        for ow in range(OW):
-                            cp[kh, kw, oh, ow] = 0
-                    else:
-                        for ow in range(lo):
-                            cp[kh, kw, oh, ow] = 0
-                        for ow in range(lo, hi):
-                            cp[kh, kw, oh, ow] = xp[ih, ow * SW + base]
-                        for ow in range(hi, OW):
-                            cp[kh, kw, oh, ow] = 0
+                    r, c0 = np.uint64(oh * SH + kh * DH), kw * DW
+                    for ow in range(OW):
+                        cp[kh, kw, oh, ow] = pad[r, np.uint64(c0 + ow * SW)]
+                continue
+            for oh in range(OH):
+                dst = cp[kh, kw, oh]
+                if SW == 1:
+                    src = pad[oh * SH + kh * DH, kw * DW:]
+                    for ow in range(OW):
+                        dst[ow] = src[ow]
+                else:
+                    src = pad[oh * SH + kh * DH, kw * DW::SW]
+                    for ow in range(OW):
+                        dst[ow] = src[ow]
 
 
-def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+@njit(parallel=True, cache=True, nogil=True)
+def _im2col_parallel(x, col, KH, KW, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, col.shape[4], col.shape[5])
+    for p in prange(N * C):
+        pad = np.zeros((Hp, Wp), dtype=x.dtype)
+        _im2col_plane(x[p // C, p % C], col[p // C, p % C], pad, KH, KW, SH, SW, PH, PW, DH, DW)
+
+
+@njit(cache=True, nogil=True)
+def _im2col_serial(x, col, KH, KW, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, col.shape[4], col.shape[5])
+    pad = np.zeros((Hp, Wp), dtype=x.dtype)        # the border stays zero; the interior is rewritten
+    for p in range(N * C):
+        _im2col_plane(x[p // C, p % C], col[p // C, p % C], pad, KH, KW, SH, SW, PH, PW, DH, DW)
+
+
+def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, parallel=True):
     """x (N, C, H, W) -> col (N, C, KH, KW, OH, OW); PH/PW are the top/left padding, OH/OW fix the rest.
 
-    ``out``, if given, is a C-contiguous (N, C, KH, KW, OH, OW) array (e.g. a reused workspace); it is
-    filled and returned.
+    ``out``, if given, is a C-contiguous (N, C, KH, KW, OH, OW) array to fill and return.
+    ``parallel=False`` runs on the calling thread only (inside ``map_chunks``).
     """
     x = np.ascontiguousarray(x)
     if out is None:
         out = np.empty((x.shape[0], x.shape[1], KH, KW, OH, OW), dtype=x.dtype)
-    _im2col(x, out, KH, KW, SH, SW, PH, PW, DH, DW)
+    (_im2col_parallel if parallel else _im2col_serial)(x, out, KH, KW, SH, SW, PH, PW, DH, DW)
     return out
 
 
 # --------------------------------------------------------------------------------------------- col2im
-@njit(parallel=True, cache=True)
-def _col2im(col, x, SH, SW, PH, PW, DH, DW):
-    N, C, H, W = x.shape
-    KH, KW, OH, OW = col.shape[2], col.shape[3], col.shape[4], col.shape[5]
-    wide = OW >= _WIDE
-    for p in prange(N * C):
-        n, c = p // C, p % C
-        xp, cp = x[n, c], col[n, c]
-        for ih in range(H):
-            for iw in range(W):
-                xp[ih, iw] = 0
-        for kh in range(KH):
-            for kw in range(KW):
-                lo, hi = _valid_range(PW, kw * DW, SW, W, OW)
-                base = kw * DW - PW
+@njit(cache=True, inline="always")
+def _col2im_plane(cp, xp, pad, SH, SW, PH, PW, DH, DW):
+    """Columns cp (KH, KW, OH, OW) of one plane -> the plane xp (H, W), overlapping entries summed,
+    accumulated in the padded buffer ``pad`` (zeroed here) and cropped."""
+    H, W = xp.shape
+    KH, KW, OH, OW = cp.shape
+    pad[:, :] = 0
+    for kh in range(KH):
+        for kw in range(KW):
+            if OW < 16:        # narrow maps: unsigned indexes (no wraparound test) instead of row views
                 for oh in range(OH):
-                    ih = oh * SH - PH + kh * DH
-                    if ih < 0 or ih >= H:
-                        continue
-                    if wide and SW == 1:
-                        xp[ih, lo + base:hi + base] += cp[kh, kw, oh, lo:hi]
-                    elif SW == 1:
-                        for ow in range(lo, hi):
-                            xp[ih, ow + base] += cp[kh, kw, oh, ow]
-                    else:
-                        for ow in range(lo, hi):
-                            xp[ih, ow * SW + base] += cp[kh, kw, oh, ow]
+                    r, c0 = np.uint64(oh * SH + kh * DH), kw * DW
+                    for ow in range(OW):
+                        pad[r, np.uint64(c0 + ow * SW)] += cp[kh, kw, oh, ow]
+                continue
+            for oh in range(OH):
+                src = cp[kh, kw, oh]
+                if SW == 1:
+                    dst = pad[oh * SH + kh * DH, kw * DW:]
+                    for ow in range(OW):
+                        dst[ow] += src[ow]
+                else:
+                    dst = pad[oh * SH + kh * DH, kw * DW::SW]
+                    for ow in range(OW):
+                        dst[ow] += src[ow]
+    for ih in range(H):
+        prow, xrow = pad[PH + ih, PW:], xp[ih]
+        for iw in range(W):
+            xrow[iw] = prow[iw]
 
 
-def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None):
+@njit(parallel=True, cache=True, nogil=True)
+def _col2im_parallel(col, x, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    KH, KW, OH, OW = col.shape[2:]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    for p in prange(N * C):
+        pad = np.empty((Hp, Wp), dtype=x.dtype)
+        _col2im_plane(col[p // C, p % C], x[p // C, p % C], pad, SH, SW, PH, PW, DH, DW)
+
+
+@njit(cache=True, nogil=True)
+def _col2im_serial(col, x, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    KH, KW, OH, OW = col.shape[2:]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    pad = np.empty((Hp, Wp), dtype=x.dtype)
+    for p in range(N * C):
+        _col2im_plane(col[p // C, p % C], x[p // C, p % C], pad, SH, SW, PH, PW, DH, DW)
+
+
+def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
     """col (N, C, KH, KW, OH, OW) -> x (N, C, H, W), summing every column entry into its input pixel.
 
     ``out``, if given, is a C-contiguous (N, C, H, W) array (e.g. a batch slice of a bigger result),
-    overwritten and returned.
+    overwritten and returned. ``parallel=False`` runs on the calling thread only.
     """
     col = np.ascontiguousarray(col)
     if out is None:
         out = np.empty((col.shape[0], col.shape[1], H, W), dtype=col.dtype)
-    _col2im(col, out, SH, SW, PH, PW, DH, DW)
+    (_col2im_parallel if parallel else _col2im_serial)(col, out, SH, SW, PH, PW, DH, DW)
     return out
 
 
+# ------------------------------------------------------------------------------------- depthwise
+# A depthwise convolution (one input and one output channel per group: MobileNet) does KH*KW multiply-adds
+# per output; im2col would write KH*KW copies of the input to feed a GEMM with an inner size of KH*KW.
+# These kernels read x and write y once. w is (C, KH, KW).
+# reassociation lets LLVM vectorise the weight kernel's dot products; no assumptions about NaN/inf
+_FAST = {"reassoc", "contract", "arcp", "nsz"}
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def _depthwise_forward(x, w, y, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    KH, KW = w.shape[1], w.shape[2]
+    OH, OW = y.shape[2], y.shape[3]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        pad = np.zeros((Hp, Wp), dtype=x.dtype)      # the zero-padded plane: no bounds tests below
+        pad[PH:PH + H, PW:PW + W] = x[n, c]
+        for oh in range(OH):
+            yr = y[n, c, oh]                        # one output row, all taps accumulated while in L1
+            yr[:] = 0
+            for kh in range(KH):
+                pr = pad[oh * SH + kh * DH]
+                for kw in range(KW):
+                    wk = w[c, kh, kw]
+                    if SW == 1:
+                        src = pr[kw * DW:]          # a contiguous view indexed from 0: vectorises
+                        for ow in range(OW):
+                            yr[ow] += wk * src[ow]
+                    else:
+                        src = pr[kw * DW::SW]
+                        for ow in range(OW):
+                            yr[ow] += wk * src[ow]
+
+
+def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
+    """x (N, C, H, W), w (C, KH, KW) -> y (N, C, OH, OW), y[n, c] = sum over kh, kw of w[c, kh, kw] *
+    x[n, c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW] (zero outside)."""
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w, dtype=x.dtype)
+    y = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
+    _depthwise_forward(x, w, y, SH, SW, PH, PW, DH, DW)
+    return y
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def _depthwise_transpose(gy, w, gx, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = gx.shape
+    KH, KW = w.shape[1], w.shape[2]
+    OH, OW = gy.shape[2], gy.shape[3]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        pad = np.zeros((Hp, Wp), dtype=gx.dtype)     # gradient of the padded plane
+        for oh in range(OH):
+            gr = gy[n, c, oh]
+            for kh in range(KH):
+                pr = pad[oh * SH + kh * DH]
+                for kw in range(KW):
+                    wk = w[c, kh, kw]
+                    if SW == 1:
+                        dst = pr[kw * DW:]
+                        for ow in range(OW):
+                            dst[ow] += wk * gr[ow]
+                    else:
+                        dst = pr[kw * DW::SW]
+                        for ow in range(OW):
+                            dst[ow] += wk * gr[ow]
+        gx[n, c] = pad[PH:PH + H, PW:PW + W]
+
+
+def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in x: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
+    gy, w = np.ascontiguousarray(gy), np.ascontiguousarray(w, dtype=gy.dtype)
+    gx = np.empty(gy.shape[:2] + (H, W), dtype=gy.dtype)
+    _depthwise_transpose(gy, w, gx, SH, SW, PH, PW, DH, DW)
+    return gx
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def _depthwise_weight(x, gy, gw, SH, SW, PH, PW, DH, DW):
+    N, C, H, W = x.shape
+    KH, KW = gw.shape[1], gw.shape[2]
+    OH, OW = gy.shape[2], gy.shape[3]
+    Hp, Wp = _padded_size(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    for c in prange(C):                    # each thread owns whole channels: no races on gw
+        pad = np.zeros((Hp, Wp), dtype=x.dtype)
+        acc = np.zeros((KH, KW))
+        for n in range(N):
+            pad[PH:PH + H, PW:PW + W] = x[n, c]
+            for oh in range(OH):
+                gr = gy[n, c, oh]
+                for kh in range(KH):
+                    pr = pad[oh * SH + kh * DH]
+                    for kw in range(KW):
+                        s = 0.0
+                        if SW == 1:
+                            src = pr[kw * DW:]
+                            for ow in range(OW):
+                                s += gr[ow] * src[ow]
+                        else:
+                            src = pr[kw * DW::SW]
+                            for ow in range(OW):
+                                s += gr[ow] * src[ow]
+                        acc[kh, kw] += s
+        for kh in range(KH):
+            for kw in range(KW):
+                gw[c, kh, kw] = acc[kh, kw]
+
+
+def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in w: (x, gy) -> gw (C, KH, KW)."""
+    x, gy = np.ascontiguousarray(x), np.ascontiguousarray(gy)
+    gw = np.empty((x.shape[1], KH, KW), dtype=x.dtype)
+    _depthwise_weight(x, gy, gw, SH, SW, PH, PW, DH, DW)
+    return gw
+
+
+# ------------------------------------------------------------------------------------ batch chunks
+# A convolution runs its batch in chunks (im2col, GEMM, col2im per chunk). Threads take whole chunks and
+# the BLAS runs one thread per GEMM meanwhile: one hand-off per call instead of a fork/join (Numba's and
+# OpenBLAS's, fighting over the cores) per chunk and per GEMM. On a busy 2-core machine that is the
+# difference between 30 ms and 700 ms for the same layer.
+_pool = None
+
+
+def workers():
+    """How many chunks run at once: Numba's thread count (NUMBA_NUM_THREADS)."""
+    return max(1, numba.config.NUMBA_NUM_THREADS)
+
+
+def _blas_one_thread():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:            # optional: without it the GEMMs keep their own threads
+        import contextlib
+        return contextlib.nullcontext()
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
+
+
+_controller = None
+
+
+def map_chunks(fn, chunks):
+    """[fn(start, stop, parallel) for each chunk]: several chunks go to a pool of ``workers()`` threads,
+    each running its kernels serially (parallel=False) and its GEMMs on one BLAS thread; a lone chunk runs
+    here with parallel kernels."""
+    global _pool
+    if len(chunks) == 1 or workers() == 1:
+        return [fn(s, e, len(chunks) == 1) for s, e in chunks]
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _pool = ThreadPoolExecutor(workers(), thread_name_prefix="minigrad-conv")
+    with _blas_one_thread():
+        return list(_pool.map(lambda c: fn(c[0], c[1], False), chunks))
+
+
 # ------------------------------------------------------------------------------------------ max pool
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _maxpool2d_forward(x, y, idx, KH, KW, SH, SW, PH, PW, DH, DW):
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
@@ -173,7 +367,7 @@ def maxpool2d_forward(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
     return y, idx
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _maxpool2d_backward(gy, idx, gx):
     N, C, OH, OW = gy.shape
     for p in prange(N * C):
@@ -198,7 +392,7 @@ def maxpool2d_backward(gy, idx, H, W):
     return gx.reshape(N, C, H, W)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _maxpool2d_gather(gx, idx, gy):
     N, C, OH, OW = gy.shape
     for p in prange(N * C):
@@ -220,7 +414,7 @@ def maxpool2d_gather(gx, idx):
     return gy
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _adaptive_maxpool2d_forward(x, y, idx):
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
@@ -262,7 +456,7 @@ def _avg_window(o, S, P, K, L):
     return max(start, 0), min(end, L), size
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _avgpool2d_forward(x, y, KH, KW, SH, SW, PH, PW, count_include_pad, divisor_override):
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
@@ -296,7 +490,7 @@ def avgpool2d_forward(x, KH, KW, SH, SW, PH, PW, OH, OW, count_include_pad=True,
     return y
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def _avgpool2d_backward(gy, gx, KH, KW, SH, SW, PH, PW, count_include_pad, divisor_override):
     N, C, H, W = gx.shape
     OH, OW = gy.shape[2], gy.shape[3]

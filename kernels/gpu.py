@@ -138,7 +138,7 @@ def _cp():
     return cupy
 
 
-def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, parallel=True):
     """x (N, C, H, W) -> col (N, C, KH, KW, OH, OW); ``out`` a C-contiguous array to fill."""
     cp = _cp()
     x = cp.ascontiguousarray(x)
@@ -149,7 +149,7 @@ def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
     return out
 
 
-def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None):
+def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
     """col (N, C, KH, KW, OH, OW) -> x (N, C, H, W), the adjoint of im2col."""
     cp = _cp()
     col = cp.ascontiguousarray(col)
@@ -158,6 +158,38 @@ def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None):
         out = cp.empty((N, C, H, W), dtype=col.dtype)
     _kernel("col2im")(col, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, out)
     return out
+
+
+def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
+    """x (N, C, H, W), w (C, KH, KW) -> y (N, C, OH, OW) (im2col + a batched contraction on the GPU)."""
+    cp = _cp()
+    C, KH, KW = w.shape
+    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    return cp.einsum("nckhij,ckh->ncij", col, w.astype(x.dtype, copy=False))
+
+
+def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in x."""
+    cp = _cp()
+    col = cp.einsum("ncij,ckh->nckhij", gy, w.astype(gy.dtype, copy=False))
+    return col2im(col, H, W, SH, SW, PH, PW, DH, DW)
+
+
+def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in w: gw (C, KH, KW)."""
+    cp = _cp()
+    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, gy.shape[2], gy.shape[3])
+    return cp.einsum("nckhij,ncij->ckh", col, gy)
+
+
+def workers():
+    """Chunks run one after another on the GPU's stream."""
+    return 1
+
+
+def map_chunks(fn, chunks):
+    """[fn(start, stop, True) for each chunk], in order (the GPU parallelises inside each kernel)."""
+    return [fn(s, e, True) for s, e in chunks]
 
 
 def maxpool2d_forward(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):

@@ -161,6 +161,25 @@ def avgpool2d_backward(gy, H, W, KH, KW, SH, SW, PH, PW, count_include_pad=True,
     return gx
 
 
+def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
+    """x (N, C, H, W), w (C, KH, KW) -> y (N, C, OH, OW): each channel convolved with its own kernel."""
+    C, KH, KW = w.shape
+    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    return np.einsum("nckhij,ckh->ncij", col, w)
+
+
+def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in x."""
+    col = np.einsum("ncij,ckh->nckhij", gy, w)
+    return col2im(col, H, W, SH, SW, PH, PW, DH, DW)
+
+
+def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
+    """The adjoint of depthwise_forward in w: gw (C, KH, KW)."""
+    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, gy.shape[2], gy.shape[3])
+    return np.einsum("nckhij,ncij->ckh", col, gy)
+
+
 # ------------------------------------------------------------------ the textbook version, for teaching
 def im2col_slices(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
     """im2col with one strided slice per kernel offset (KH*KW NumPy copies instead of N*C*KH*KW*OH*OW)."""

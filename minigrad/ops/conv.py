@@ -9,7 +9,8 @@ weight (O, C/G, KH, KW)) and are each other's derivatives, so gradients of every
 
 Each runs as: im2col (the kernels of ``backend.kernels(x)``), one batched GEMM over (batch, groups)
 whose output lands directly in NCHW, and col2im for the transposed direction. 1x1 convolutions without
-padding skip im2col (plain GEMM). The column buffer is bounded by a budget (``set_im2col_budget``): the
+padding skip im2col (plain GEMM); depthwise convolutions with one output channel per input channel use
+direct kernels (their GEMM would have an inner size of KH*KW: all copying, no arithmetic). The column buffer is bounded by a budget (``set_im2col_budget``): the
 batch is processed in chunks whose columns fit it, reusing one workspace.
 """
 from __future__ import annotations
@@ -68,11 +69,18 @@ class Geometry(NamedTuple):
 
 # Below the budget, chunks aim at this size: a workspace that stays in cache between im2col and the GEMM
 # and is not page-faulted afresh on every call (a 200 MB np.empty costs more to touch than to fill).
-CHUNK_BYTES = 16 * 2 ** 20
+CHUNK_BYTES = 4 * 2 ** 20
 
 
-def _chunks(N, per_sample_bytes):
-    nb = max(1, min(N, min(_budget, CHUNK_BYTES) // max(1, per_sample_bytes)))
+def _chunks(N, per_sample_bytes, workers):
+    """Batch ranges for ``map_chunks``: each chunk's columns within CHUNK_BYTES, at least ``workers`` chunks
+    when the batch allows, and ``workers`` chunks at a time within the budget (else one at a time)."""
+    per_sample_bytes = max(1, per_sample_bytes)
+    if workers * per_sample_bytes > _budget:
+        workers = 1
+    nb = max(1, min(_budget // workers, CHUNK_BYTES) // per_sample_bytes)
+    count = min(N, -(-(-(-N // nb)) // workers) * workers)     # a multiple of `workers` chunks, balanced
+    nb = -(-N // count)
     return [(s, min(N, s + nb)) for s in range(0, N, nb)]
 
 
@@ -85,6 +93,12 @@ def _subsample(xp, x, g):
     return x.reshape(x.shape[0], x.shape[1], g.OH * g.OW)
 
 
+def _is_depthwise(C, O, G):
+    """One input and one output channel per group (MobileNet): direct kernels, no im2col. Other grouped
+    convolutions, depthwise with a channel multiplier included, take one batched GEMM over the groups."""
+    return G > 1 and C == G and O == G
+
+
 def conv_forward(x, w, g: Geometry, G):
     """y (N, O, OH, OW) = sum over c, kh, kw of w[o, c, kh, kw] * x[n, c, oh*SH - PH + kh*DH, ...]."""
     xp, k = backend.xp_of(x), backend.kernels(x)
@@ -95,12 +109,16 @@ def conv_forward(x, w, g: Geometry, G):
     if g.is_pointwise:
         cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
         return xp.matmul(wg, cols).reshape(N, O, g.OH, g.OW)
+    if _is_depthwise(C, O, G):
+        return k.depthwise_forward(x, w.reshape(C, g.KH, g.KW), *g.cols()[2:], g.OH, g.OW)
     y = xp.empty((N, O, g.OH, g.OW), dtype=x.dtype)
-    chunks = _chunks(N, C * g.KH * g.KW * L * x.itemsize)
-    buf = xp.empty((chunks[0][1], C, g.KH, g.KW, g.OH, g.OW), dtype=x.dtype)
-    for s, e in chunks:
-        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, out=buf[:e - s])
+    x = xp.ascontiguousarray(x)
+
+    def chunk(s, e, parallel):
+        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel)
         xp.matmul(wg, col.reshape(e - s, G, Cg * g.KH * g.KW, L), out=y[s:e].reshape(e - s, G, O // G, L))
+
+    k.map_chunks(chunk, _chunks(N, C * g.KH * g.KW * L * x.itemsize, k.workers()))
     return y
 
 
@@ -119,15 +137,19 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
         gx = xp.zeros((N, C, g.H, g.W), dtype=gy.dtype)
         gx[:, :, :g.SH * (g.OH - 1) + 1:g.SH, :g.SW * (g.OW - 1) + 1:g.SW] = gcols
         return gx
+    if _is_depthwise(C, O, G):
+        return k.depthwise_transpose(gy, w.reshape(C, g.KH, g.KW), g.H, g.W, *g.cols()[2:])
     gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
-    chunks = _chunks(N, C * KK * L * gy.itemsize)
-    buf = xp.empty((chunks[0][1], G, Cg * KK, L), dtype=gy.dtype)
     # with one output channel per group (depthwise) the product has inner size 1: an outer product, which
     # a broadcast multiply does ~10x faster than matmul
     product = xp.multiply if O == G else xp.matmul
-    for s, e in chunks:
-        col = product(wgT, gy[s:e].reshape(e - s, G, O // G, L), out=buf[:e - s])
-        k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g.H, g.W, *g.cols()[2:], out=gx[s:e])
+
+    def chunk(s, e, parallel):
+        col = product(wgT, gy[s:e].reshape(e - s, G, O // G, L))
+        k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g.H, g.W, *g.cols()[2:], out=gx[s:e],
+                 parallel=parallel)
+
+    k.map_chunks(chunk, _chunks(N, C * KK * L * gy.itemsize, k.workers()))
     return gx
 
 
@@ -141,13 +163,16 @@ def conv_weight_forward(x, gy, g: Geometry, G, w_shape):
     if g.is_pointwise:
         cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
         return xp.matmul(gyg, cols.transpose(0, 1, 3, 2)).sum(0).reshape(w_shape)
-    gw = xp.zeros((G, O // G, Cg * KK), dtype=x.dtype)
-    chunks = _chunks(N, C * KK * L * x.itemsize)
-    buf = xp.empty((chunks[0][1], C, g.KH, g.KW, g.OH, g.OW), dtype=x.dtype)
-    for s, e in chunks:
-        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, out=buf[:e - s]).reshape(e - s, G, Cg * KK, L)
-        gw += xp.matmul(gyg[s:e], col.transpose(0, 1, 3, 2)).sum(0)
-    return gw.reshape(w_shape)
+    if _is_depthwise(C, O, G):
+        return k.depthwise_weight(x, gy, *g.cols()).reshape(w_shape)
+    x = xp.ascontiguousarray(x)
+
+    def chunk(s, e, parallel):
+        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel).reshape(e - s, G, Cg * KK, L)
+        return xp.matmul(gyg[s:e], col.transpose(0, 1, 3, 2)).sum(0)
+
+    parts = k.map_chunks(chunk, _chunks(N, C * KK * L * x.itemsize, k.workers()))
+    return sum(parts[1:], parts[0]).reshape(w_shape)
 
 
 # --------------------------------------------------------------------------------------- primitives

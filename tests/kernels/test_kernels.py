@@ -167,3 +167,24 @@ def test_gpu_kernels_match_cpu(case):
 
 def test_gpu_module_imports_without_cupy():
     from minigrad.kernels import gpu  # noqa: F401  (cupy is imported lazily, inside the kernels)
+
+
+@settings(max_examples=30)
+@given(geometries())
+def test_depthwise_kernels_match_reference(case):
+    x, (KH, KW, SH, SW, PH, PW, DH, DW), (OH, OW) = case
+    C = x.shape[1]
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((C, KH, KW))
+    g = (SH, SW, PH, PW, DH, DW)
+    y = reference.depthwise_forward(x, w, *g, OH, OW)
+    np.testing.assert_allclose(cpu.depthwise_forward(x, w, *g, OH, OW), y, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    H, W = x.shape[2:]
+    gx = reference.depthwise_transpose(gy, w, H, W, *g)
+    np.testing.assert_allclose(cpu.depthwise_transpose(gy, w, H, W, *g), gx, atol=1e-12)
+    gw = reference.depthwise_weight(x, gy, KH, KW, *g)
+    np.testing.assert_allclose(cpu.depthwise_weight(x, gy, KH, KW, *g), gw, atol=1e-11)
+    # the three are one bilinear form: <y, gy> == <x, gx> == <w, gw>
+    np.testing.assert_allclose(np.vdot(y, gy), np.vdot(x, gx), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.vdot(y, gy), np.vdot(w, gw), rtol=1e-10, atol=1e-10)
