@@ -10,8 +10,9 @@ weight (O, C/G, KH, KW)) and are each other's derivatives, so gradients of every
 Each runs as: im2col (the kernels of ``backend.kernels(x)``), one batched GEMM over (batch, groups)
 whose output lands directly in NCHW, and col2im for the transposed direction. 1x1 convolutions without
 padding skip im2col (plain GEMM); depthwise convolutions with one output channel per input channel use
-direct kernels (their GEMM would have an inner size of KH*KW: all copying, no arithmetic). The column buffer is bounded by a budget (``set_im2col_budget``): the
-batch is processed in chunks whose columns fit it, reusing one workspace.
+direct kernels (their GEMM would have an inner size of KH*KW: all copying, no arithmetic). The column
+buffer is bounded by a budget (``set_im2col_budget``): the batch runs in chunks whose columns fit it,
+on the kernels' thread pool (``map_chunks``).
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from typing import NamedTuple
 
 from .. import backend
 from ..autograd import Function
-from ..tensor import Tensor
 
 _budget = 256 * 2 ** 20
 
@@ -325,7 +325,7 @@ def _batched(x, op):
     return x, False
 
 
-def _check_weight(x, weight, bias, groups, op, in_dim):
+def _check_weight(x, weight, bias, groups, op):
     if weight.ndim != 4:
         raise ValueError(f"{op}: weight must be 4-D, got shape {tuple(weight.shape)}")
     if not isinstance(groups, int) or groups < 1:
@@ -351,7 +351,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     OH = floor((H + 2*PH - DH*(KH-1) - 1) / SH) + 1; padding may also be 'same' or 'valid'.
     """
     x, unbatched = _batched(input, "conv2d")
-    _check_weight(x, weight, bias, groups, "conv2d", 1)
+    _check_weight(x, weight, bias, groups, "conv2d")
     O, Cg, KH, KW = weight.shape
     if x.shape[1] != Cg * groups:
         raise ValueError(f"conv2d: weight of shape {tuple(weight.shape)} with groups={groups} expects input "
@@ -374,7 +374,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     op = "conv_transpose2d"
     u, unbatched = _batched(input, op)
-    _check_weight(u, weight, bias, groups, op, 0)
+    _check_weight(u, weight, bias, groups, op)
     Cin, Cg, KH, KW = weight.shape
     if u.shape[1] != Cin:
         raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} expects input with {Cin} channels, "
