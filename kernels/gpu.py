@@ -182,6 +182,10 @@ def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
     return cp.einsum("nckhij,ncij->ckh", col, gy)
 
 
+# On the GPU, chunks only bound memory: as big as the im2col budget allows.
+CHUNK_BYTES = 2 ** 62
+
+
 def workers():
     """Chunks run one after another on the GPU's stream."""
     return 1

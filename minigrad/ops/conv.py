@@ -67,18 +67,15 @@ class Geometry(NamedTuple):
         return self.KH, self.KW, self.SH, self.SW, self.PH, self.PW, self.DH, self.DW
 
 
-# Below the budget, chunks aim at this size: a workspace that stays in cache between im2col and the GEMM
-# and is not page-faulted afresh on every call (a 200 MB np.empty costs more to touch than to fill).
-CHUNK_BYTES = 4 * 2 ** 20
-
-
-def _chunks(N, per_sample_bytes, workers):
-    """Batch ranges for ``map_chunks``: each chunk's columns within CHUNK_BYTES, at least ``workers`` chunks
-    when the batch allows, and ``workers`` chunks at a time within the budget (else one at a time)."""
+def _chunks(N, per_sample_bytes, k):
+    """Batch ranges for ``k.map_chunks``: each chunk's columns within the kernels' preferred chunk size
+    (``k.CHUNK_BYTES``: small on the CPU, to stay in cache), a multiple of ``k.workers()`` chunks when the
+    batch allows, and ``k.workers()`` chunks at a time within the budget (else one at a time)."""
+    workers = k.workers()
     per_sample_bytes = max(1, per_sample_bytes)
     if workers * per_sample_bytes > _budget:
         workers = 1
-    nb = max(1, min(_budget // workers, CHUNK_BYTES) // per_sample_bytes)
+    nb = max(1, min(_budget // workers, k.CHUNK_BYTES) // per_sample_bytes)
     count = min(N, -(-(-(-N // nb)) // workers) * workers)     # a multiple of `workers` chunks, balanced
     nb = -(-N // count)
     return [(s, min(N, s + nb)) for s in range(0, N, nb)]
@@ -118,7 +115,7 @@ def conv_forward(x, w, g: Geometry, G):
         col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel)
         xp.matmul(wg, col.reshape(e - s, G, Cg * g.KH * g.KW, L), out=y[s:e].reshape(e - s, G, O // G, L))
 
-    k.map_chunks(chunk, _chunks(N, C * g.KH * g.KW * L * x.itemsize, k.workers()))
+    k.map_chunks(chunk, _chunks(N, C * g.KH * g.KW * L * x.itemsize, k))
     return y
 
 
@@ -149,7 +146,7 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
         k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g.H, g.W, *g.cols()[2:], out=gx[s:e],
                  parallel=parallel)
 
-    k.map_chunks(chunk, _chunks(N, C * KK * L * gy.itemsize, k.workers()))
+    k.map_chunks(chunk, _chunks(N, C * KK * L * gy.itemsize, k))
     return gx
 
 
@@ -171,7 +168,7 @@ def conv_weight_forward(x, gy, g: Geometry, G, w_shape):
         col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel).reshape(e - s, G, Cg * KK, L)
         return xp.matmul(gyg[s:e], col.transpose(0, 1, 3, 2)).sum(0)
 
-    parts = k.map_chunks(chunk, _chunks(N, C * KK * L * x.itemsize, k.workers()))
+    parts = k.map_chunks(chunk, _chunks(N, C * KK * L * x.itemsize, k))
     return sum(parts[1:], parts[0]).reshape(w_shape)
 
 

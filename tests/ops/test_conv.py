@@ -219,3 +219,23 @@ def test_small_budget_chunks_every_direction():
     np.testing.assert_allclose(w.grad.numpy(), gw, atol=1e-12)
     with pytest.raises(ValueError):
         F.set_im2col_budget(0)
+
+
+@settings(max_examples=50)
+@given(st.integers(1, 300), st.integers(1, 2 ** 26), st.integers(1, 4))
+def test_chunks_cover_the_batch_within_the_budget(N, per_sample, workers):
+    from minigrad.ops import conv
+
+    class K:
+        CHUNK_BYTES = 4 * 2 ** 20
+
+        @staticmethod
+        def workers():
+            return workers
+
+    chunks = conv._chunks(N, per_sample, K)
+    assert chunks[0][0] == 0 and chunks[-1][1] == N
+    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+    biggest = max(e - s for s, e in chunks)
+    concurrent = workers if workers * per_sample <= conv.get_im2col_budget() else 1
+    assert biggest == 1 or concurrent * biggest * per_sample <= conv.get_im2col_budget()
