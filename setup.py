@@ -6,6 +6,7 @@ PACKAGES = [
     "minigrad.ops",
     "minigrad.nn",
     "minigrad.nn.utils",
+    "minigrad.optim",
     "minigrad.utils",
     "minigrad.utils.data",
     "minigrad.kernels",

@@ -28,7 +28,13 @@ __version__ = "0.1.0"
 cuda = type("cuda", (), {"is_available": staticmethod(is_cuda_available)})  # minigrad.cuda.is_available()
 
 # Heavier submodules load on first use, so `import minigrad` stays fast and needs only NumPy.
-_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "models", "metrics", "serialization", "kernels")
+_LAZY = ("nn", "optim", "utils", "datasets", "transforms", "models", "metrics", "serialization", "train")
+
+# kernels/ is installed as minigrad.kernels; in a source checkout it sits beside minigrad/ and is mapped here
+# (cheap: the package's __init__ imports nothing; Numba loads with the first kernel call).
+from .backend import _load_kernels_package  # noqa: E402
+
+kernels = _load_kernels_package()
 
 
 def __getattr__(name):

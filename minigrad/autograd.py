@@ -286,9 +286,13 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
             if key in capture:
                 captured[key] = g
             continue
-        if not create_graph:
-            g = g.detach()
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        if leaf.grad is not None:
+            g = leaf.grad + g                   # a new array
+        elif not create_graph:
+            # Own the memory: the engine may hand the same array (or a broadcast view, or the user's
+            # upstream gradient) to several inputs; .grad must be safe to change in place.
+            g = Tensor._wrap(g._xp.array(g.array, copy=True))
+        leaf.grad = g if create_graph else g.detach()
     return captured
 
 

@@ -159,20 +159,34 @@ def scatter_add(target, index, values):
         np.add.at(target, index, values)
 
 
-def _load_kernels_package():
-    """``minigrad.kernels``: installed inside the package, or (in a source checkout) the top-level kernels/."""
+def erf(a):
+    """The error function of an array, element-wise (for the exact GELU): SciPy's when it is installed,
+    else ``math.erf`` per element on the CPU; ``cupyx.scipy.special.erf`` on a GPU."""
+    if is_cupy_array(a):
+        import cupyx.scipy.special
+        return cupyx.scipy.special.erf(a)
     try:
+        from scipy.special import erf as _erf
+    except ImportError:
+        import math
+        _erf = np.frompyfunc(math.erf, 1, 1)
+    return np.asarray(_erf(a), dtype=a.dtype)
+
+def _load_kernels_package():
+    """``minigrad.kernels``: installed inside the package, or, in a source checkout, the kernels/ folder
+    beside minigrad/ (preferred there, so that a checkout never picks up another install's kernels)."""
+    if "minigrad.kernels" in sys.modules:
+        return sys.modules["minigrad.kernels"]
+    package = os.path.dirname(os.path.abspath(__file__))
+    sibling = os.path.join(os.path.dirname(package), "kernels")
+    if os.path.isdir(os.path.join(package, "kernels")) or not os.path.isfile(os.path.join(sibling, "__init__.py")):
         return importlib.import_module("minigrad.kernels")
-    except ModuleNotFoundError:
-        root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels")
-        spec = importlib.util.spec_from_file_location(
-            "minigrad.kernels", os.path.join(root, "__init__.py"), submodule_search_locations=[root])
-        if spec is None:
-            raise
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["minigrad.kernels"] = module
-        spec.loader.exec_module(module)
-        return module
+    spec = importlib.util.spec_from_file_location(
+        "minigrad.kernels", os.path.join(sibling, "__init__.py"), submodule_search_locations=[sibling])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["minigrad.kernels"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 _kernel_modules = {}

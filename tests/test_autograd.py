@@ -235,3 +235,18 @@ def test_detach_shares_memory_but_not_the_graph():
     x = minigrad.ones(2, requires_grad=True)
     d = (x * 2).detach()
     assert not d.requires_grad and d.grad_fn is None
+
+
+def test_leaf_gradients_never_share_memory():
+    a = minigrad.ones(3, requires_grad=True)
+    b = minigrad.ones(3, requires_grad=True)
+    (a + b).sum().backward()            # Add hands one array to both inputs, Sum a broadcast view
+    with minigrad.no_grad():
+        a.grad.mul_(5)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0] and a.grad.tolist() == [5.0, 5.0, 5.0]
+    x = minigrad.ones(3, requires_grad=True)
+    g = minigrad.tensor([1.0, 2.0, 3.0])
+    x.reshape(3, 1).backward(g.reshape(3, 1))
+    with minigrad.no_grad():
+        x.grad.zero_()
+    assert g.tolist() == [1.0, 2.0, 3.0]

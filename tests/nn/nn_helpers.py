@@ -1,0 +1,55 @@
+"""Module parity with PyTorch: same weights (moved by state_dict), same input, a random upstream gradient;
+compare the output, the input gradients and every parameter gradient by name; then gradcheck in float64."""
+from __future__ import annotations
+
+import numpy as np
+
+import minigrad
+from minigrad.autograd import gradcheck
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def check_module(m, tm, *inputs, train=True, atol=1e-9, rtol=1e-7, check_grad=True, seed=0, load=True):
+    """``m`` (minigrad) and ``tm`` (torch) of the same architecture. Returns the minigrad output."""
+    rng = np.random.default_rng(seed)
+    m.double().train(train)
+    if tm is not None:
+        tm.double().train(train)
+        if load:
+            result = m.load_state_dict(tm.state_dict())
+            assert not result.missing_keys and not result.unexpected_keys
+    xs = [minigrad.tensor(a, requires_grad=a.dtype.kind == "f") for a in inputs]
+    y = m(*xs)
+    v = rng.standard_normal(y.shape)
+    y.backward(minigrad.tensor(v))
+    if tm is not None:
+        txs = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in inputs]
+        ty = tm(*txs)
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), atol=atol, rtol=rtol,
+                                   err_msg="forward differs from torch")
+        ty.backward(torch.tensor(v))
+        for x, tx in zip(xs, txs):
+            if x.requires_grad:
+                np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), atol=atol, rtol=rtol,
+                                           err_msg="input gradient differs from torch")
+        tparams = dict(tm.named_parameters())
+        assert [n for n, _ in m.named_parameters()] == list(tparams)
+        for name, p in m.named_parameters():
+            np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), atol=atol, rtol=rtol,
+                                       err_msg=f"gradient of {name} differs from torch")
+        for (name, b), (tname, tb) in zip(m.named_buffers(), tm.named_buffers()):
+            assert name == tname
+            np.testing.assert_allclose(b.numpy(), tb.numpy(), atol=atol, rtol=rtol,
+                                       err_msg=f"buffer {name} differs from torch")
+    if check_grad:
+        params = [p for p in m.parameters() if p.requires_grad]
+        n_in = len(xs)
+        saved = [(b, b.array.copy()) for b in m.buffers()]     # gradcheck's many calls must not leave a trace
+        assert gradcheck(lambda *a: m(*a[:n_in]), xs + params)
+        for b, a in saved:
+            b.array[...] = a
+    return y
