@@ -308,6 +308,14 @@ def _blas_one_thread():
 _controller = None
 
 
+def _forget_pool():
+    global _pool
+    _pool = None          # a forked child has none of the parent's threads: start a new pool if needed
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def map_chunks(fn, chunks):
     """[fn(start, stop, parallel) for each chunk]: several chunks go to a pool of ``workers()`` threads,
     each running its kernels serially (parallel=False) and its GEMMs on one BLAS thread; a lone chunk runs

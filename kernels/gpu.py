@@ -6,6 +6,7 @@ CuPy is imported on first use, so this module imports on machines without it.
 """
 import functools
 
+
 @functools.lru_cache(maxsize=None)
 def _kernel(name):
     import cupy as cp

@@ -239,3 +239,16 @@ def test_chunks_cover_the_batch_within_the_budget(N, per_sample, workers):
     biggest = max(e - s for s, e in chunks)
     concurrent = workers if workers * per_sample <= conv.get_im2col_budget() else 1
     assert biggest == 1 or concurrent * biggest * per_sample <= conv.get_im2col_budget()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_conv_works_in_a_forked_child():
+    """The chunk thread pool does not survive a fork; the child starts its own (DataLoader workers fork)."""
+    import os
+    x, w = minigrad.randn(8, 4, 16, 16), minigrad.randn(4, 4, 3, 3)
+    y = F.conv2d(x, w, padding=1).numpy()          # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:
+        ok = np.allclose(F.conv2d(x, w, padding=1).numpy(), y, atol=1e-4)
+        os._exit(0 if ok else 1)
+    assert os.waitpid(pid, 0)[1] == 0
