@@ -137,8 +137,8 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
     if _is_depthwise(C, O, G):
         return k.depthwise_transpose(gy, w.reshape(C, g.KH, g.KW), g.H, g.W, *g.cols()[2:])
     gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
-    # with one output channel per group (depthwise) the product has inner size 1: an outer product, which
-    # a broadcast multiply does ~10x faster than matmul
+    # with one output channel per group the product has inner size 1: an outer product, which a broadcast
+    # multiply does ~10x faster than matmul
     product = xp.multiply if O == G else xp.matmul
 
     def chunk(s, e, parallel):
