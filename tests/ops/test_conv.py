@@ -252,3 +252,24 @@ def test_conv_works_in_a_forked_child():
         ok = np.allclose(F.conv2d(x, w, padding=1).numpy(), y, atol=1e-4)
         os._exit(0 if ok else 1)
     assert os.waitpid(pid, 0)[1] == 0
+
+
+@requires_torch
+@pytest.mark.parametrize("shape, wshape, kw", [
+    ((16, 8, 12, 12), (8, 4, 3, 3), dict(padding=1, groups=2)),            # several chunks on the pool
+    ((6, 6, 9, 9), (6, 1, 3, 3), dict(padding=1, groups=6, stride=2)),     # depthwise kernels
+    ((5, 3, 20, 20), (4, 3, 5, 5), dict(stride=3, dilation=2)),            # wide rows, strided
+])
+def test_float32_matches_torch(shape, wshape, kw):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(wshape, dtype=np.float32)
+    mx, mw = minigrad.tensor(x, requires_grad=True), minigrad.tensor(w, requires_grad=True)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    y, yt = F.conv2d(mx, mw, **kw), TF.conv2d(tx, tw, **kw)
+    assert y.dtype == minigrad.float32
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-4)
+    gy = rng.standard_normal(y.shape, dtype=np.float32)
+    y.backward(minigrad.tensor(gy))
+    yt.backward(torch.tensor(gy))
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-3)
