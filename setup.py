@@ -13,7 +13,8 @@ PACKAGES = [
 ]
 
 TEST_DEPS = ["pytest>=7", "hypothesis>=6", "nbformat>=5", "nbclient>=0.7", "ipykernel>=6"]
-TRAIN_DEPS = ["mlxtend>=0.23", "tqdm>=4.60", "matplotlib>=3.5"]
+# threadpoolctl lets the conv kernels pin BLAS to one thread per chunk (no thread fights on few cores)
+TRAIN_DEPS = ["mlxtend>=0.23", "tqdm>=4.60", "matplotlib>=3.5", "threadpoolctl>=3"]
 
 setup(
     name="minigrad",

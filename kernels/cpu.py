@@ -1,11 +1,13 @@
-"""CPU kernels in Numba: im2col, col2im, max/avg pooling forward and backward.
+"""CPU kernels in Numba: im2col, col2im, depthwise convolution, max/avg pooling forward and backward.
 
 Same signatures as ``reference.py`` (the oracle) and ``gpu.py``. Every kernel loops in parallel over the
 N*C image planes, so each thread owns whole planes and col2im / pooling backward accumulate without races
 (no ``np.add.at``). im2col and col2im also come serial (``parallel=False``) for ``map_chunks``, which runs
-a convolution's batch chunks on a thread pool. Window geometry, for every kernel: output (oh, ow) and kernel offset (kh, kw) read input
-row ``ih = oh*SH - PH + kh*DH`` and column ``iw = ow*SW - PW + kw*DW``; positions outside the image are
-zeros (conv) or skipped (pooling).
+a convolution's batch chunks on a thread pool.
+
+Window geometry, for every kernel: output (oh, ow) and kernel offset (kh, kw) read input row
+``ih = oh*SH - PH + kh*DH`` and column ``iw = ow*SW - PW + kw*DW``; positions outside the image are zeros
+(conv) or skipped (pooling).
 
 ``NUMBA_DISABLE_JIT=1`` turns all of this into plain (slow) Python for debugging.
 """
@@ -20,16 +22,6 @@ from numba import njit, prange
 # (It must not be entered from two Python threads at the same time; set NUMBA_THREADING_LAYER to override.)
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
-
-
-@njit(cache=True, inline="always")
-def _valid_range(PW, kw_off, SW, W, OW):
-    """The output columns ow in [lo, hi) whose input column ow*SW - PW + kw_off lies inside [0, W)."""
-    lo = -((kw_off - PW) // SW)             # ceil((PW - kw_off) / SW)
-    hi = (W - 1 + PW - kw_off) // SW + 1
-    lo = min(max(lo, 0), OW)
-    hi = min(max(hi, lo), OW)
-    return lo, hi
 
 
 # --------------------------------------------------------------------------------------------- im2col
@@ -291,6 +283,10 @@ def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
 # difference between 30 ms and 700 ms for the same layer.
 _pool = None
 
+# A conv's batch chunk aims at this many bytes of columns: the workspace stays in cache between im2col and
+# the GEMM, and an allocation this size is reused by malloc instead of being page-faulted afresh each call.
+CHUNK_BYTES = 4 * 2 ** 20
+
 
 def workers():
     """How many chunks run at once: Numba's thread count (NUMBA_NUM_THREADS)."""
@@ -310,6 +306,14 @@ def _blas_one_thread():
 
 
 _controller = None
+
+
+def _forget_pool():
+    global _pool
+    _pool = None          # a forked child has none of the parent's threads: start a new pool if needed
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def map_chunks(fn, chunks):

@@ -6,6 +6,7 @@ CuPy is imported on first use, so this module imports on machines without it.
 """
 import functools
 
+
 @functools.lru_cache(maxsize=None)
 def _kernel(name):
     import cupy as cp
@@ -180,6 +181,10 @@ def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
     cp = _cp()
     col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, gy.shape[2], gy.shape[3])
     return cp.einsum("nckhij,ncij->ckh", col, gy)
+
+
+# On the GPU, chunks only bound memory: as big as the im2col budget allows.
+CHUNK_BYTES = 2 ** 62
 
 
 def workers():

@@ -10,8 +10,9 @@ weight (O, C/G, KH, KW)) and are each other's derivatives, so gradients of every
 Each runs as: im2col (the kernels of ``backend.kernels(x)``), one batched GEMM over (batch, groups)
 whose output lands directly in NCHW, and col2im for the transposed direction. 1x1 convolutions without
 padding skip im2col (plain GEMM); depthwise convolutions with one output channel per input channel use
-direct kernels (their GEMM would have an inner size of KH*KW: all copying, no arithmetic). The column buffer is bounded by a budget (``set_im2col_budget``): the
-batch is processed in chunks whose columns fit it, reusing one workspace.
+direct kernels (their GEMM would have an inner size of KH*KW: all copying, no arithmetic). The column
+buffer is bounded by a budget (``set_im2col_budget``): the batch runs in chunks whose columns fit it,
+on the kernels' thread pool (``map_chunks``).
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from typing import NamedTuple
 
 from .. import backend
 from ..autograd import Function
-from ..tensor import Tensor
 
 _budget = 256 * 2 ** 20
 
@@ -67,18 +67,15 @@ class Geometry(NamedTuple):
         return self.KH, self.KW, self.SH, self.SW, self.PH, self.PW, self.DH, self.DW
 
 
-# Below the budget, chunks aim at this size: a workspace that stays in cache between im2col and the GEMM
-# and is not page-faulted afresh on every call (a 200 MB np.empty costs more to touch than to fill).
-CHUNK_BYTES = 4 * 2 ** 20
-
-
-def _chunks(N, per_sample_bytes, workers):
-    """Batch ranges for ``map_chunks``: each chunk's columns within CHUNK_BYTES, at least ``workers`` chunks
-    when the batch allows, and ``workers`` chunks at a time within the budget (else one at a time)."""
+def _chunks(N, per_sample_bytes, k):
+    """Batch ranges for ``k.map_chunks``: each chunk's columns within the kernels' preferred chunk size
+    (``k.CHUNK_BYTES``: small on the CPU, to stay in cache), a multiple of ``k.workers()`` chunks when the
+    batch allows, and ``k.workers()`` chunks at a time within the budget (else one at a time)."""
+    workers = k.workers()
     per_sample_bytes = max(1, per_sample_bytes)
     if workers * per_sample_bytes > _budget:
         workers = 1
-    nb = max(1, min(_budget // workers, CHUNK_BYTES) // per_sample_bytes)
+    nb = max(1, min(_budget // workers, k.CHUNK_BYTES) // per_sample_bytes)
     count = min(N, -(-(-(-N // nb)) // workers) * workers)     # a multiple of `workers` chunks, balanced
     nb = -(-N // count)
     return [(s, min(N, s + nb)) for s in range(0, N, nb)]
@@ -118,7 +115,7 @@ def conv_forward(x, w, g: Geometry, G):
         col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel)
         xp.matmul(wg, col.reshape(e - s, G, Cg * g.KH * g.KW, L), out=y[s:e].reshape(e - s, G, O // G, L))
 
-    k.map_chunks(chunk, _chunks(N, C * g.KH * g.KW * L * x.itemsize, k.workers()))
+    k.map_chunks(chunk, _chunks(N, C * g.KH * g.KW * L * x.itemsize, k))
     return y
 
 
@@ -140,8 +137,8 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
     if _is_depthwise(C, O, G):
         return k.depthwise_transpose(gy, w.reshape(C, g.KH, g.KW), g.H, g.W, *g.cols()[2:])
     gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
-    # with one output channel per group (depthwise) the product has inner size 1: an outer product, which
-    # a broadcast multiply does ~10x faster than matmul
+    # with one output channel per group the product has inner size 1: an outer product, which a broadcast
+    # multiply does ~10x faster than matmul
     product = xp.multiply if O == G else xp.matmul
 
     def chunk(s, e, parallel):
@@ -149,7 +146,7 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
         k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g.H, g.W, *g.cols()[2:], out=gx[s:e],
                  parallel=parallel)
 
-    k.map_chunks(chunk, _chunks(N, C * KK * L * gy.itemsize, k.workers()))
+    k.map_chunks(chunk, _chunks(N, C * KK * L * gy.itemsize, k))
     return gx
 
 
@@ -171,7 +168,7 @@ def conv_weight_forward(x, gy, g: Geometry, G, w_shape):
         col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel).reshape(e - s, G, Cg * KK, L)
         return xp.matmul(gyg[s:e], col.transpose(0, 1, 3, 2)).sum(0)
 
-    parts = k.map_chunks(chunk, _chunks(N, C * KK * L * x.itemsize, k.workers()))
+    parts = k.map_chunks(chunk, _chunks(N, C * KK * L * x.itemsize, k))
     return sum(parts[1:], parts[0]).reshape(w_shape)
 
 
@@ -325,7 +322,7 @@ def _batched(x, op):
     return x, False
 
 
-def _check_weight(x, weight, bias, groups, op, in_dim):
+def _check_weight(x, weight, bias, groups, op):
     if weight.ndim != 4:
         raise ValueError(f"{op}: weight must be 4-D, got shape {tuple(weight.shape)}")
     if not isinstance(groups, int) or groups < 1:
@@ -351,7 +348,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     OH = floor((H + 2*PH - DH*(KH-1) - 1) / SH) + 1; padding may also be 'same' or 'valid'.
     """
     x, unbatched = _batched(input, "conv2d")
-    _check_weight(x, weight, bias, groups, "conv2d", 1)
+    _check_weight(x, weight, bias, groups, "conv2d")
     O, Cg, KH, KW = weight.shape
     if x.shape[1] != Cg * groups:
         raise ValueError(f"conv2d: weight of shape {tuple(weight.shape)} with groups={groups} expects input "
@@ -374,7 +371,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     op = "conv_transpose2d"
     u, unbatched = _batched(input, op)
-    _check_weight(u, weight, bias, groups, op, 0)
+    _check_weight(u, weight, bias, groups, op)
     Cin, Cg, KH, KW = weight.shape
     if u.shape[1] != Cin:
         raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} expects input with {Cin} channels, "

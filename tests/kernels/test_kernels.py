@@ -159,6 +159,13 @@ def test_gpu_kernels_match_cpu(case):
         gy2 = np.random.default_rng(1).standard_normal((x.shape[0], x.shape[1], OH2, OW2))
         np.testing.assert_allclose(gpu.avgpool2d_backward(cp.asarray(gy2), H, W, *a, cip, div).get(),
                                    cpu.avgpool2d_backward(gy2, H, W, *a, cip, div), atol=1e-12)
+    wd = np.random.default_rng(2).standard_normal((x.shape[1], g[0], g[1]))
+    yd = cpu.depthwise_forward(x, wd, *g[2:], OH, OW)
+    np.testing.assert_allclose(gpu.depthwise_forward(xg, cp.asarray(wd), *g[2:], OH, OW).get(), yd, atol=1e-12)
+    np.testing.assert_allclose(gpu.depthwise_transpose(cp.asarray(yd), cp.asarray(wd), H, W, *g[2:]).get(),
+                               cpu.depthwise_transpose(yd, wd, H, W, *g[2:]), atol=1e-12)
+    np.testing.assert_allclose(gpu.depthwise_weight(xg, cp.asarray(yd), g[0], g[1], *g[2:]).get(),
+                               cpu.depthwise_weight(x, yd, g[0], g[1], *g[2:]), atol=1e-10)
     ya, ia = cpu.adaptive_maxpool2d_forward(x, 2, 3)
     yag, iag = gpu.adaptive_maxpool2d_forward(xg, 2, 3)
     np.testing.assert_array_equal(yag.get(), ya)

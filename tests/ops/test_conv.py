@@ -219,3 +219,57 @@ def test_small_budget_chunks_every_direction():
     np.testing.assert_allclose(w.grad.numpy(), gw, atol=1e-12)
     with pytest.raises(ValueError):
         F.set_im2col_budget(0)
+
+
+@settings(max_examples=50)
+@given(st.integers(1, 300), st.integers(1, 2 ** 26), st.integers(1, 4))
+def test_chunks_cover_the_batch_within_the_budget(N, per_sample, workers):
+    from minigrad.ops import conv
+
+    class K:
+        CHUNK_BYTES = 4 * 2 ** 20
+
+        @staticmethod
+        def workers():
+            return workers
+
+    chunks = conv._chunks(N, per_sample, K)
+    assert chunks[0][0] == 0 and chunks[-1][1] == N
+    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+    biggest = max(e - s for s, e in chunks)
+    concurrent = workers if workers * per_sample <= conv.get_im2col_budget() else 1
+    assert biggest == 1 or concurrent * biggest * per_sample <= conv.get_im2col_budget()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_conv_works_in_a_forked_child():
+    """The chunk thread pool does not survive a fork; the child starts its own (DataLoader workers fork)."""
+    import os
+    x, w = minigrad.randn(8, 4, 16, 16), minigrad.randn(4, 4, 3, 3)
+    y = F.conv2d(x, w, padding=1).numpy()          # the parent's pool exists now
+    pid = os.fork()
+    if pid == 0:
+        ok = np.allclose(F.conv2d(x, w, padding=1).numpy(), y, atol=1e-4)
+        os._exit(0 if ok else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+
+
+@requires_torch
+@pytest.mark.parametrize("shape, wshape, kw", [
+    ((16, 8, 12, 12), (8, 4, 3, 3), dict(padding=1, groups=2)),            # several chunks on the pool
+    ((6, 6, 9, 9), (6, 1, 3, 3), dict(padding=1, groups=6, stride=2)),     # depthwise kernels
+    ((5, 3, 20, 20), (4, 3, 5, 5), dict(stride=3, dilation=2)),            # wide rows, strided
+])
+def test_float32_matches_torch(shape, wshape, kw):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(wshape, dtype=np.float32)
+    mx, mw = minigrad.tensor(x, requires_grad=True), minigrad.tensor(w, requires_grad=True)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    y, yt = F.conv2d(mx, mw, **kw), TF.conv2d(tx, tw, **kw)
+    assert y.dtype == minigrad.float32
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-4)
+    gy = rng.standard_normal(y.shape, dtype=np.float32)
+    y.backward(minigrad.tensor(gy))
+    yt.backward(torch.tensor(gy))
+    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-3)
