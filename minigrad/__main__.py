@@ -4,9 +4,10 @@ import sys
 
 
 def build_parser():
-    from . import cli
+    from . import cli, train
     parser = argparse.ArgumentParser(prog="minigrad", description="minigrad command-line tools")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    train.add_train_parser(subparsers)
     cli.add_summary_parser(subparsers)
     return parser
 

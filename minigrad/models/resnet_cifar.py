@@ -95,13 +95,14 @@ class CifarResNet(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))
 
 
-def resnet_cifar(depth, num_classes=10, plain=False, norm="batch"):
-    """A 6n+2-layer CIFAR ResNet (``plain=True``: no shortcuts; ``norm=None``: no BatchNorm)."""
-    return CifarResNet(depth, num_classes, plain, norm)
+def resnet_cifar(depth, num_classes=10, plain=False, norm="batch", in_channels=3):
+    """A 6n+2-layer CIFAR ResNet (``plain=True``: no shortcuts; ``norm=None``: no BatchNorm;
+    ``in_channels=1`` for grey images such as Fashion-MNIST)."""
+    return CifarResNet(depth, num_classes, plain, norm, in_channels)
 
 
-def resnet20(num_classes=10, plain=False, norm="batch"): return CifarResNet(20, num_classes, plain, norm)
-def resnet32(num_classes=10, plain=False, norm="batch"): return CifarResNet(32, num_classes, plain, norm)
-def resnet44(num_classes=10, plain=False, norm="batch"): return CifarResNet(44, num_classes, plain, norm)
-def resnet56(num_classes=10, plain=False, norm="batch"): return CifarResNet(56, num_classes, plain, norm)
-def resnet110(num_classes=10, plain=False, norm="batch"): return CifarResNet(110, num_classes, plain, norm)
+def resnet20(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(20, num_classes, plain, norm, in_channels)
+def resnet32(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(32, num_classes, plain, norm, in_channels)
+def resnet44(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(44, num_classes, plain, norm, in_channels)
+def resnet56(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(56, num_classes, plain, norm, in_channels)
+def resnet110(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(110, num_classes, plain, norm, in_channels)

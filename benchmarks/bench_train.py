@@ -1,0 +1,180 @@
+"""One full training step (forward, cross-entropy, backward, SGD with momentum), minigrad vs PyTorch CPU.
+
+Workloads: LeNet-5 on a batch of 128 1x32x32 images and the CIFAR ResNet-20 on 128 3x32x32 images,
+float32. Each framework runs in its own subprocess (so neither's allocator or threads disturb the other)
+and reports the median step time and the memory of a step: the resident set's high-water mark over the
+steps (reset after set-up through /proc/self/clear_refs) minus the resident set before the first step,
+and the process's whole peak (imports included) beside it.
+
+    python benchmarks/bench_train.py            # full run (about a minute)
+    python benchmarks/bench_train.py --quick    # smoke run for the tests
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def _rss_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _reset_peak():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------------------------------ the two sides
+
+def torch_models():
+    import torch
+    from torch import nn
+
+    class LeNet5(nn.Sequential):
+        def __init__(self):
+            super().__init__(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84),
+                             nn.ReLU(), nn.Linear(84, 10))
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.pad = cout - cin
+            self.stride = stride
+
+        def forward(self, x):
+            out = torch.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            sc = x
+            if self.stride != 1 or self.pad:   # option A: subsample and zero-pad the channels
+                sc = x[:, :, ::self.stride, ::self.stride]
+                sc = nn.functional.pad(sc, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+            return torch.relu(out + sc)
+
+    class ResNet20(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(16)
+            layers, cin = [], 16
+            for cout, stride in ((16, 1), (32, 2), (64, 2)):
+                for i in range(3):
+                    layers.append(Block(cin, cout, stride if i == 0 else 1))
+                    cin = cout
+            self.layers = nn.Sequential(*layers)
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            x = torch.relu(self.bn1(self.conv1(x)))
+            x = self.layers(x)
+            return self.fc(x.mean((2, 3)))
+
+    return {"lenet5": LeNet5, "resnet20": ResNet20}
+
+
+def run_one(framework, workload, steps, batch):
+    """Runs inside the subprocess; prints one JSON line."""
+    import numpy as np
+    shape = (batch, 1, 32, 32) if workload == "lenet5" else (batch, 3, 32, 32)
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal(shape).astype(np.float32)
+    y_np = rng.integers(0, 10, batch)
+    if framework == "torch":
+        import torch
+        torch.manual_seed(0)
+        model = torch_models()[workload]()
+        x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        F = torch.nn.functional
+    else:
+        sys.path.insert(0, ROOT)
+        import minigrad
+        from minigrad.nn import functional as F
+        minigrad.manual_seed(0)
+        model = getattr(minigrad.models, workload)()
+        x, y = minigrad.tensor(x_np), minigrad.tensor(y_np)
+        opt = minigrad.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model.train()
+
+    def step(x=x, y=y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    step(x[:2], y[:2])                      # compile the kernels (Numba) on a tiny batch: not a step's memory
+    base = _rss_kib("VmRSS")                # after imports, model, data and JIT: what the steps add is measured
+    exact_peak = _reset_peak()
+    step()                                  # warm-up: allocator pools (counted in the memory)
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    peak = _rss_kib("VmHWM")
+    print(json.dumps({"median_ms": 1e3 * statistics.median(times), "step_mib": (peak - base) / 1024,
+                      "peak_mib": peak / 1024, "exact_peak": exact_peak}))
+
+
+def measure(framework, workload, steps, batch):
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", framework, workload, str(steps), str(batch)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"{framework} {workload} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="few steps, small batch: a smoke run")
+    p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        fw, wl, steps, batch = args.child
+        return run_one(fw, wl, int(steps), int(batch))
+
+    steps, batch = (2, 8) if args.quick else (10, 128)
+    try:
+        import torch  # noqa: F401
+        peers = ["minigrad", "torch"]
+    except ImportError:
+        peers = ["minigrad"]
+        print("torch is not installed: minigrad only, no ratios")
+    print(f"training step, batch {batch}, float32, median of {steps} steps; memory: growth of the resident "
+          f"set over the steps (MiB)")
+    print(f"{'workload':<10} {'minigrad ms':>12} {'torch ms':>10} {'ratio':>7} {'minigrad MiB':>13} "
+          f"{'torch MiB':>10} {'mem ratio':>9} {'process peak MiB (minigrad / torch)':>37}")
+    for workload in ("lenet5", "resnet20"):
+        r = {fw: measure(fw, workload, steps, batch) for fw in peers}
+        m, t = r["minigrad"], r.get("torch")
+        if t:
+            print(f"{workload:<10} {m['median_ms']:12.1f} {t['median_ms']:10.1f} "
+                  f"{m['median_ms'] / t['median_ms']:7.2f} {m['step_mib']:13.0f} {t['step_mib']:10.0f} "
+                  f"{m['step_mib'] / max(t['step_mib'], 1e-9):9.2f} "
+                  f"{m['peak_mib']:24.0f} / {t['peak_mib']:.0f}")
+        else:
+            print(f"{workload:<10} {m['median_ms']:12.1f} {'-':>10} {'-':>7} {m['step_mib']:13.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,373 @@
+"""The training job: ``python -m minigrad train lenet5`` (also the ``minigrad`` console script).
+
+The loop itself is small and readable, and callable from Python::
+
+    from minigrad.train import fit
+    history = fit(model, train_loader, test_loader, optimizer, epochs=5)
+
+``run(config)`` builds everything from names (model, dataset, optimizer, scheduler, loss) and adds what a
+real run needs: a progress bar, ``metrics.csv``, an atomic checkpoint after every epoch, ``curves.png``,
+and ``--resume``. Every epoch reseeds from ``(seed, epoch)``, so a run interrupted and resumed from its
+last checkpoint ends with exactly the weights of an uninterrupted one.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import inspect
+import io
+import os
+import sys
+import time
+
+import numpy as np
+
+import minigrad
+from minigrad import nn
+from minigrad.nn import functional as F
+
+# ---------------------------------------------------------------------------------------------- the loop
+
+
+def train_one_epoch(model, loader, optimizer, loss_fn=F.cross_entropy, device="cpu", scheduler=None,
+                    progress=None):
+    """One pass over ``loader``: forward, loss, backward, step. Returns (mean loss, top-1 %, images/s).
+    ``scheduler`` (if given) is stepped after every batch (OneCycleLR); epoch schedulers step in ``fit``."""
+    model.train()
+    total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        out = model(x)
+        if isinstance(out, tuple):             # GoogLeNet in training mode: (main, aux1, aux2)
+            loss = combined_loss(out, y, loss_fn)
+            out = out[0]
+        else:
+            loss = loss_fn(out, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        n = y.shape[0]
+        total_loss += loss.item() * n
+        correct += int((out.detach().argmax(1) == y).sum().item())
+        seen += n
+        if progress is not None:
+            rate = seen / max(time.perf_counter() - start, 1e-9)
+            progress.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{100 * correct / seen:.2f}%",
+                                 img_s=f"{rate:.0f}", refresh=False)
+            progress.update(1)
+    elapsed = max(time.perf_counter() - start, 1e-9)
+    return total_loss / max(seen, 1), 100.0 * correct / max(seen, 1), seen / elapsed
+
+
+def combined_loss(outputs, target, loss_fn=F.cross_entropy, aux_weight=0.3):
+    """Main loss plus ``aux_weight`` times each auxiliary head's loss (GoogLeNet's training objective)."""
+    main, *aux = outputs
+    loss = loss_fn(main, target)
+    for a in aux:
+        loss = loss + aux_weight * loss_fn(a, target)
+    return loss
+
+
+def evaluate(model, loader, loss_fn=F.cross_entropy, device="cpu"):
+    """Mean loss, top-1 % and top-5 % over ``loader``, in eval mode and without a graph."""
+    model.eval()
+    total_loss, top1, top5, seen = 0.0, 0.0, 0.0, 0
+    with minigrad.no_grad():
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            out = model(x)
+            n = y.shape[0]
+            total_loss += loss_fn(out, y).item() * n
+            k = min(5, out.shape[1])
+            a1, a5 = minigrad.metrics.accuracy(out, y, topk=(1, k))
+            top1 += float(a1) * n
+            top5 += float(a5) * n
+            seen += n
+    return total_loss / max(seen, 1), top1 / max(seen, 1), top5 / max(seen, 1)
+
+
+def fit(model, train_loader, test_loader, optimizer, *, epochs, loss_fn=F.cross_entropy, scheduler=None,
+        device="cpu", start_epoch=0, on_epoch_start=None, on_epoch_end=None, progress=False, log=print):
+    """Train for ``epochs`` epochs and evaluate after each. Returns the list of per-epoch metric dicts.
+
+    ``scheduler`` steps once per epoch, except OneCycleLR, which steps per batch. ``on_epoch_start(epoch)``
+    and ``on_epoch_end(epoch, row)`` let ``run`` seed, checkpoint and plot without cluttering the loop.
+    """
+    per_batch = type(scheduler).__name__ == "OneCycleLR"
+    history = []
+    for epoch in range(start_epoch, epochs):
+        if on_epoch_start is not None:
+            on_epoch_start(epoch)
+        bar = _progress_bar(len(train_loader), f"epoch {epoch + 1}/{epochs}") if progress else None
+        try:
+            train_loss, train_acc, rate = train_one_epoch(model, train_loader, optimizer, loss_fn, device,
+                                                          scheduler if per_batch else None, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        test_loss, top1, top5 = evaluate(model, test_loader, loss_fn, device)
+        lr = optimizer.param_groups[0]["lr"]
+        if scheduler is not None and not per_batch:
+            if type(scheduler).__name__ == "ReduceLROnPlateau":
+                scheduler.step(test_loss)
+            else:
+                scheduler.step()
+        row = dict(epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
+                   test_top1=top1, test_top5=top5, lr=lr, images_per_s=rate)
+        history.append(row)
+        log(f"epoch {epoch + 1}/{epochs}  train loss {train_loss:.4f} acc {train_acc:.2f}%  "
+            f"test loss {test_loss:.4f} top-1 {top1:.2f}% top-5 {top5:.2f}%  ({rate:.0f} img/s)")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+    return history
+
+
+def _progress_bar(total, desc):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------- a whole run
+
+@dataclasses.dataclass
+class Config:
+    """Everything ``run`` needs; the CLI flags have the same names."""
+    model: str = "lenet5"
+    dataset: str = "mnist5k"
+    data_dir: str | None = None
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.05
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    scheduler: str = "cosine"
+    loss: str = "ce"
+    label_smoothing: float = 0.0
+    augment: bool = False
+    device: str = "cpu"
+    seed: int = 0
+    out: str = "runs/lenet5"
+    resume: str | None = None
+    limit: int | None = None        # use only the first N training images (smoke runs)
+    progress: bool = True
+
+
+def build_model(name, num_classes, in_channels):
+    """A zoo model by name for ``num_classes`` classes and ``in_channels``-channel images."""
+    kwargs = {"num_classes": num_classes}
+    builder = minigrad.models.MODELS.get(name.lower().replace("-", "_"))
+    if builder is not None and "in_channels" in inspect.signature(builder).parameters:
+        kwargs["in_channels"] = in_channels
+    model = minigrad.models.get_model(name, **kwargs)
+    first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    if first is not None and first.in_channels != in_channels:
+        raise ValueError(f"model {name!r} takes {first.in_channels}-channel images, but the dataset's have "
+                         f"{in_channels}")
+    return model
+
+
+def build_optimizer(cfg, params):
+    name = cfg.optimizer.lower()
+    if name == "sgd":
+        return minigrad.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                                  nesterov=cfg.momentum > 0)
+    if name == "adam":
+        return minigrad.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if name == "adamw":
+        return minigrad.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}: expected sgd, adam or adamw")
+
+
+def build_scheduler(cfg, optimizer, steps_per_epoch):
+    S = minigrad.optim.lr_scheduler
+    name = (cfg.scheduler or "none").lower()
+    if name == "none":
+        return None
+    if name == "cosine":
+        return S.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+    if name == "step":
+        return S.StepLR(optimizer, step_size=max(cfg.epochs // 3, 1), gamma=0.1)
+    if name == "onecycle":
+        return S.OneCycleLR(optimizer, max_lr=cfg.lr, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch)
+    if name == "plateau":
+        return S.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+    raise ValueError(f"unknown scheduler {cfg.scheduler!r}: expected none, cosine, step, onecycle or plateau")
+
+
+def build_loss(cfg):
+    if cfg.loss == "ce":
+        return lambda out, y: F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing)
+    if cfg.loss == "svm":
+        return F.multi_margin_loss
+    raise ValueError(f"unknown loss {cfg.loss!r}: expected ce or svm")
+
+
+def run(cfg: Config, log=print):
+    """Train ``cfg.model`` on ``cfg.dataset`` and write metrics.csv, checkpoint.mg and curves.png to
+    ``cfg.out``. Returns the history (one dict per epoch)."""
+    from minigrad.utils.data import DataLoader, Subset
+    minigrad.manual_seed(cfg.seed)
+    ds_cls = minigrad.datasets.DATASETS.get(cfg.dataset.lower())
+    if ds_cls is None:
+        raise ValueError(f"unknown dataset {cfg.dataset!r}; expected one of {sorted(minigrad.datasets.DATASETS)}")
+    size = 32 if cfg.model.startswith("lenet") else None     # LeNet-5 reads 32x32 (digits padded, as in the paper)
+    train_tf = minigrad.datasets.default_transform(cfg.dataset, train=True, augment=cfg.augment, size=size)
+    test_tf = minigrad.datasets.default_transform(cfg.dataset, train=False, size=size)
+    root = cfg.data_dir
+    download = cfg.dataset.lower() != "mnist5k"
+    train_set = ds_cls(root=root, train=True, transform=train_tf, download=download)
+    test_set = ds_cls(root=root, train=False, transform=test_tf, download=download)
+    if cfg.limit:
+        train_set = Subset(train_set, list(range(min(cfg.limit, len(train_set)))))
+        test_set = Subset(test_set, list(range(min(cfg.limit, len(test_set)))))
+    shuffle_gen = minigrad.Generator()
+    train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=shuffle_gen)
+    test_loader = DataLoader(test_set, batch_size=max(cfg.batch_size, 256))
+
+    num_classes = len(ds_cls.classes) if ds_cls.classes else 10
+    model = build_model(cfg.model, num_classes, len(ds_cls.mean)).to(cfg.device)
+    optimizer = build_optimizer(cfg, model.parameters())
+    scheduler = build_scheduler(cfg, optimizer, len(train_loader))
+    loss_fn = build_loss(cfg)
+
+    os.makedirs(cfg.out, exist_ok=True)
+    ckpt_path = os.path.join(cfg.out, "checkpoint.mg")
+    history, start = [], 0
+    if cfg.resume:
+        ckpt = minigrad.load(cfg.resume, map_location=cfg.device)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None and ckpt.get("scheduler") is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
+        history, start = list(ckpt["history"]), int(ckpt["epoch"])
+        log(f"resumed from {cfg.resume} at epoch {start}")
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"{cfg.model}: {n_params:,} parameters; {cfg.dataset}: {len(train_set)} train / {len(test_set)} test "
+        f"images; {cfg.epochs} epochs on {cfg.device}")
+
+    def on_epoch_start(epoch):
+        # Each epoch's randomness (shuffling, augmentation, dropout) depends on (seed, epoch) only.
+        minigrad.manual_seed(cfg.seed * 100_003 + epoch)
+        shuffle_gen.manual_seed(cfg.seed * 100_003 + epoch)
+
+    def on_epoch_end(epoch, row):
+        history.append(row)
+        minigrad.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                       "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                       "epoch": epoch + 1, "history": history, "config": dataclasses.asdict(cfg)}, ckpt_path)
+        write_metrics(history, os.path.join(cfg.out, "metrics.csv"))
+        plot_curves(history, os.path.join(cfg.out, "curves.png"))
+
+    start_time = time.perf_counter()
+    fit(model, train_loader, test_loader, optimizer, epochs=cfg.epochs, loss_fn=loss_fn, scheduler=scheduler,
+        device=cfg.device, start_epoch=start, on_epoch_start=on_epoch_start, on_epoch_end=on_epoch_end,
+        progress=cfg.progress, log=log)
+    if history:
+        last = history[-1]
+        log(f"done in {time.perf_counter() - start_time:.1f} s: test top-1 {last['test_top1']:.2f}%, "
+            f"top-5 {last['test_top5']:.2f}%  (outputs in {cfg.out})")
+    return history
+
+
+def _atomic_write(path, data: bytes):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_metrics(history, path):
+    """Write the per-epoch rows to a CSV file (atomically)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(history[0]))
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    _atomic_write(path, buf.getvalue().encode())
+
+
+def plot_curves(history, path):
+    """Loss and accuracy per epoch, train and test, as a PNG (skipped when matplotlib is missing)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    epochs = [r["epoch"] for r in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    from matplotlib.ticker import MaxNLocator
+    ax1.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
+    ax1.plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
+    ax1.set(xlabel="epoch", ylabel="loss", title="Loss")
+    ax2.plot(epochs, [r["train_acc"] for r in history], "o-", label="train top-1")
+    ax2.plot(epochs, [r["test_top1"] for r in history], "s-", label="test top-1")
+    ax2.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    _atomic_write(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+def add_train_parser(subparsers):
+    """The ``train`` subcommand of ``python -m minigrad``."""
+    d = Config()
+    p = subparsers.add_parser("train", help="train a zoo model on a dataset",
+                              description="Train a model from minigrad.models; writes metrics.csv, "
+                                          "checkpoint.mg and curves.png to --out.")
+    p.add_argument("model", nargs="?", default=d.model, help="model name, e.g. lenet5, resnet20")
+    p.add_argument("--dataset", default=d.dataset, choices=["mnist5k", "mnist", "fashion-mnist", "cifar10",
+                                                             "cifar100"])
+    p.add_argument("--data-dir", default=d.data_dir, help="dataset folder (default: $MINIGRAD_DATA or "
+                                                          "~/.cache/minigrad)")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--optimizer", default=d.optimizer, choices=["sgd", "adam", "adamw"])
+    p.add_argument("--momentum", type=float, default=d.momentum)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--scheduler", default=d.scheduler, choices=["none", "cosine", "step", "onecycle", "plateau"])
+    p.add_argument("--loss", default=d.loss, choices=["ce", "svm"])
+    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    p.add_argument("--augment", action="store_true")
+    p.add_argument("--device", default=d.device, help="cpu or cuda")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--out", default=None, help="output folder (default: runs/MODEL-DATASET)")
+    p.add_argument("--resume", default=None, metavar="CHECKPOINT")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N images (smoke runs)")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(func=_train_command)
+    return p
+
+
+def _train_command(args):
+    fields = {f.name for f in dataclasses.fields(Config)}
+    cfg = Config(**{k: v for k, v in vars(args).items() if k in fields})
+    if cfg.out is None:
+        cfg.out = os.path.join("runs", f"{cfg.model}-{cfg.dataset}")
+    run(cfg)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="minigrad train")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_train_parser(sub)
+    args = parser.parse_args(["train"] + list(sys.argv[1:] if argv is None else argv))
+    return args.func(args)

