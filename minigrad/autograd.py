@@ -68,10 +68,17 @@ class Function:
     Hyper-parameters go to ``__init__``; apply with ``Op(*hyper)(*inputs)``. ``backward`` receives the
     output gradient as a Tensor and returns one Tensor (or None) per forward input, in order.
     ``first_order_only = True`` marks a fused backward on raw arrays: differentiating it again raises.
+    ``save_inputs = False`` (backward never calls ``saved_inputs()``) lets intermediates be freed early;
+    ``save_output = True`` is needed for ``saved_output()``.
     """
 
     first_order_only = False
     returns_view = False   # the output may share memory with input 0 (reshape, permute, basic indexing)
+    # What backward reads, kept alive until the pass is over: the inputs (``saved_inputs()``; ops whose
+    # backward needs none of them say False, so intermediates die as early as in PyTorch) and the output
+    # (``saved_output()``: exp, tanh, softmax differentiate through it).
+    save_inputs = True
+    save_output = False
 
     # set by __call__ when a graph is recorded
     inputs = ()
@@ -102,8 +109,11 @@ class Function:
         if self.returns_view and y is not arrays[0] and getattr(y, "base", None) is not None:
             out._version = inputs[0]._version
         if requires_grad:
-            self.inputs = inputs
-            self.versions = tuple(t._version[0] for t in inputs)
+            if self.save_inputs:
+                self.inputs = inputs
+                self.versions = tuple(t._version[0] for t in inputs)
+            if self.save_output:       # the array, not the Tensor: no reference cycle through grad_fn
+                self.out_array, self.out_version = y, (out._version, out._version[0])
             self.needs_input_grad = tuple(t.requires_grad for t in inputs)
             self.next_functions = tuple(
                 (t.grad_fn if t.grad_fn is not None else t) if t.requires_grad else None for t in inputs)
@@ -118,6 +128,8 @@ class Function:
         """The input Tensors, checked against in-place changes made after forward."""
         if self.freed:
             raise RuntimeError(_FREED)
+        if not self.save_inputs:
+            raise RuntimeError(f"{self.name()} reads its inputs in backward but its class says save_inputs = False")
         for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
             if t._version[0] != v:
                 raise RuntimeError(
@@ -131,9 +143,17 @@ class Function:
         """The output Tensor (exp, tanh, sigmoid and softmax differentiate through their output)."""
         if self.freed:
             raise RuntimeError(_FREED)
+        if not self.save_output:
+            raise RuntimeError(f"{self.name()} reads its output in backward but its class says save_output = False")
+        counter, version = self.out_version
+        if counter[0] != version:
+            raise RuntimeError(f"the output of {self.name()} (shape {tuple(self.out_array.shape)}), needed for "
+                               f"its gradient, was modified by an in-place operation: it is at version "
+                               f"{counter[0]}, expected version {version}")
         out = self.output()
-        if out is None or out.grad_fn is not self:
-            raise RuntimeError(f"the output of {self.name()} is no longer available for backward")
+        if out is None or out.grad_fn is not self:   # the user dropped it: the same node, rebuilt
+            out = Tensor._wrap(self.out_array, True)
+            out.grad_fn, out._version = self, counter
         return out
 
     def wrap(self, array):
@@ -275,12 +295,9 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
                 else:
                     prev = leaf_grads.get(id(nxt))
                     leaf_grads[id(nxt)] = (nxt, gx if prev is None else prev[1] + gx)
+            if not retain_graph:
+                fn.release()          # what it saved is not needed again: free it now, as PyTorch does
 
-    if not retain_graph:
-        # Freed only now: a Function that differentiates through its output (exp, tanh, softmax) reads it
-        # through the consumers that hold it, which must therefore live until the pass is over.
-        for fn in order:
-            fn.release()
     for key, (leaf, g) in leaf_grads.items():
         if capture is not None:
             if key in capture:

@@ -234,6 +234,7 @@ class Conv2dWeight(Function):
 
 class Unfold(Function):
     """im2col: x (N, C, H, W) -> (N, C*KH*KW, OH*OW)."""
+    save_inputs = False
 
     def __init__(self, geometry):
         self.g = geometry
@@ -249,6 +250,7 @@ class Unfold(Function):
 
 class Fold(Function):
     """col2im: (N, C*KH*KW, OH*OW) -> x (N, C, H, W), overlapping entries summed."""
+    save_inputs = False
 
     def __init__(self, geometry):
         self.g = geometry

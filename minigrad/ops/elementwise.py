@@ -62,6 +62,8 @@ def _binary(Op, a, b):
 # ------------------------------------------------------------------------------------ arithmetic
 
 class Add(Function):
+    save_inputs = False
+
     def forward(self, a, b):
         return a + b
 
@@ -70,6 +72,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    save_inputs = False
+
     def forward(self, a, b):
         return a - b
 
@@ -99,6 +103,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    save_inputs = False
+
     def forward(self, x):
         return -x
 
@@ -108,6 +114,7 @@ class Neg(Function):
 
 class Pow(Function):
     """a ** b; the gradient for b (b * log a) is computed only when b requires it."""
+    save_output = True
 
     def forward(self, a, b):
         return a ** b
@@ -155,6 +162,9 @@ def pow(a, b):
 # ------------------------------------------------------------------------------------ unary maths
 
 class Exp(Function):
+    save_inputs = False
+    save_output = True
+
     def forward(self, x):
         return self.xp.exp(x)
 
@@ -172,6 +182,9 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    save_inputs = False
+    save_output = True
+
     def forward(self, x):
         return self.xp.sqrt(x)
 
@@ -207,6 +220,9 @@ class Cos(Function):
 
 
 class Tanh(Function):
+    save_inputs = False
+    save_output = True
+
     def forward(self, x):
         return self.xp.tanh(x)
 
@@ -216,6 +232,9 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    save_inputs = False
+    save_output = True
+
     def forward(self, x):
         xp = self.xp
         # exp of -|x| never overflows: sigmoid(x) = 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise
@@ -228,6 +247,8 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    save_inputs = False
+
     def forward(self, x):
         self.mask = x > 0
         return x * self.mask
@@ -237,6 +258,8 @@ class ReLU(Function):
 
 
 class Clamp(Function):
+    save_inputs = False
+
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi
 
@@ -255,6 +278,7 @@ class Clamp(Function):
 
 class Maximum(Function):
     """Ties share the gradient equally, as in PyTorch."""
+    save_inputs = False
 
     def forward(self, a, b):
         xp = self.xp
@@ -273,6 +297,8 @@ class Minimum(Maximum):
 
 
 class Where(Function):
+    save_inputs = False
+
     def forward(self, cond, a, b):
         self.cond = cond
         return self.xp.where(cond, a, b)
@@ -286,6 +312,8 @@ class Where(Function):
 
 
 class Cast(Function):
+    save_inputs = False
+
     def __init__(self, dtype):
         self.dtype = dtype
 
@@ -297,6 +325,8 @@ class Cast(Function):
 
 
 class Clone(Function):
+    save_inputs = False
+
     def forward(self, x):
         return x.copy()
 
@@ -305,6 +335,8 @@ class Clone(Function):
 
 
 class ToDevice(Function):
+    save_inputs = False
+
     def __init__(self, device):
         self.device = device
 

@@ -17,6 +17,7 @@ class Standardize(Function):
     (``create_graph=True``) rstd is recomputed from x with minigrad ops, so the op is twice differentiable.
     The per-slice mean and biased variance are kept as ``self.mean`` / ``self.var`` for running statistics.
     """
+    save_output = True
 
     def __init__(self, axes, eps):
         self.axes, self.eps = axes, eps

@@ -15,6 +15,7 @@ MODES = ("constant", "reflect", "replicate", "circular")
 
 class ConstantPad(Function):
     """Pad with ``value``: ``pads`` is one (before, after) pair of non-negative ints per dimension."""
+    save_inputs = False
 
     def __init__(self, pads, value):
         self.pads, self.value = pads, value
@@ -34,6 +35,7 @@ class ConstantPad(Function):
 
 class EdgePad(Function):
     """y = x.take(index, axis) where index is ``before`` border positions, 0..n-1, ``after`` more."""
+    save_inputs = False
 
     def __init__(self, axis, index, before):
         self.axis, self.index, self.before = axis, index, before
@@ -48,6 +50,7 @@ class EdgePad(Function):
 
 class EdgePadAdjoint(Function):
     """The adjoint of EdgePad: sum each padded position's gradient into the position it copied."""
+    save_inputs = False
 
     def __init__(self, axis, index, before, n):
         self.axis, self.index, self.before, self.n = axis, index, before, n

@@ -17,6 +17,7 @@ from .conv import _pair
 
 class MaxPool2d(Function):
     """y[n, c, oh, ow] = max over the window; ``self.indices`` keeps where each max was (flat in H*W)."""
+    save_inputs = False
 
     def __init__(self, geometry):
         self.g = geometry
@@ -32,6 +33,7 @@ class MaxPool2d(Function):
 
 class AdaptiveMaxPool2d(Function):
     """Max over windows [floor(i*H/OH), ceil((i+1)*H/OH)) x [floor(j*W/OW), ceil((j+1)*W/OW))."""
+    save_inputs = False
 
     def __init__(self, OH, OW):
         self.OH, self.OW = OH, OW
@@ -47,6 +49,7 @@ class AdaptiveMaxPool2d(Function):
 
 class IndexScatter2d(Function):
     """gy (N, C, OH, OW) -> gx (N, C, H, W): each value added at its plane's flat position ``indices``."""
+    save_inputs = False
 
     def __init__(self, indices, H, W):
         self.indices, self.H, self.W = indices, H, W
@@ -60,6 +63,7 @@ class IndexScatter2d(Function):
 
 class IndexGather2d(Function):
     """The adjoint of IndexScatter2d: (N, C, H, W) -> (N, C, OH, OW) read at ``indices``."""
+    save_inputs = False
 
     def __init__(self, indices, H, W):
         self.indices, self.H, self.W = indices, H, W
@@ -73,6 +77,7 @@ class IndexGather2d(Function):
 
 class AvgPool2d(Function):
     """y = window sum / divisor (PyTorch's divisor rules for padding, ceil_mode and divisor_override)."""
+    save_inputs = False
 
     def __init__(self, params, H, W, OH, OW):
         self.params, self.H, self.W, self.OH, self.OW = params, H, W, OH, OW
@@ -87,6 +92,7 @@ class AvgPool2d(Function):
 
 class AvgPool2dAdjoint(Function):
     """The adjoint of AvgPool2d: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
+    save_inputs = False
 
     def __init__(self, params, H, W, OH, OW):
         self.params, self.H, self.W, self.OH, self.OW = params, H, W, OH, OW

@@ -30,6 +30,8 @@ def _keepdim_shape(shape, axes):
 
 
 class Sum(Function):
+    save_inputs = False
+
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
 
@@ -45,6 +47,7 @@ class Sum(Function):
 
 class SumTo(Function):
     """Sum a broadcast array back down to ``shape`` (the inverse of broadcasting)."""
+    save_inputs = False
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -63,6 +66,7 @@ class SumTo(Function):
 
 class Amax(Function):
     """Max over axes; ties share the gradient equally (PyTorch's amax rule)."""
+    save_inputs = False
 
     def __init__(self, axes, keepdims, op="max"):
         self.axes, self.keepdims, self.op = axes, keepdims, op
@@ -202,6 +206,9 @@ def logsumexp(x, dim, keepdim=False):
 
 
 class LogSoftmax(Function):
+    save_inputs = False
+    save_output = True
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -216,6 +223,9 @@ class LogSoftmax(Function):
 
 
 class Softmax(Function):
+    save_inputs = False
+    save_output = True
+
     def __init__(self, axis):
         self.axis = axis
 

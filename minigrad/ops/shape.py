@@ -23,6 +23,7 @@ def _axis(dim, ndim):
 
 
 class Reshape(Function):
+    save_inputs = False
     returns_view = True
 
     def __init__(self, shape):
@@ -37,6 +38,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    save_inputs = False
     returns_view = True
 
     def __init__(self, axes):
@@ -50,6 +52,7 @@ class Permute(Function):
 
 
 class Expand(Function):
+    save_inputs = False
     returns_view = True
 
     def __init__(self, shape):
@@ -180,6 +183,8 @@ def is_basic(key):
 
 
 class GetItem(Function):
+    save_inputs = False
+
     def __init__(self, key):
         self.key = key
         self.returns_view = is_basic(key)
@@ -194,6 +199,7 @@ class GetItem(Function):
 
 class IndexAdd(Function):
     """Scatter ``gy`` into zeros of ``shape`` at ``key`` (repeated indices add up). Backward: gather."""
+    save_inputs = False
 
     def __init__(self, key, shape):
         self.key, self.shape = key, shape
@@ -230,6 +236,8 @@ def getitem(x, key):
 # ------------------------------------------------------------------------------------ joining
 
 class Cat(Function):
+    save_inputs = False
+
     def __init__(self, axis):
         self.axis = axis
 
