@@ -135,3 +135,23 @@ def test_norm():
     x = np.random.default_rng(0).standard_normal((3, 4))
     check_op(lambda t: t.norm(), [x], lambda t: t.norm())
     check_op(lambda t: t.norm(2, dim=1), [x], lambda t: t.norm(2, dim=1))
+
+
+@requires_torch
+@pytest.mark.parametrize("dim", [0, -1])
+def test_zero_d_tensor_along_dim_0_like_torch(dim):
+    """PyTorch treats a 0-d tensor as having one dim (0 or -1) for ops along a dim."""
+    x, xt = minigrad.tensor(1.5, requires_grad=True), torch.tensor(1.5, requires_grad=True)
+    outs = [x.softmax(dim), x.log_softmax(dim), x.max(dim).values, x.min(dim, keepdim=True).values]
+    touts = [xt.softmax(dim), xt.log_softmax(dim), xt.max(dim).values, xt.min(dim, keepdim=True).values]
+    for o, ot in zip(outs, touts):
+        assert o.shape == () and np.isclose(o.item(), ot.item())
+    for op in ("argmax", "argmin"):
+        i = getattr(x, op)(dim)
+        assert i.shape == () and i.item() == getattr(xt, op)(dim).item() and i.dtype == minigrad.int64
+    assert x.max(dim).indices.shape == ()
+    sum(o * (k + 2) for k, o in enumerate(outs)).backward()
+    sum(o * (k + 2) for k, o in enumerate(touts)).backward()
+    np.testing.assert_allclose(x.grad.item(), xt.grad.item(), rtol=1e-6)
+    with pytest.raises(IndexError, match="dimension 1"):
+        x.softmax(1)
