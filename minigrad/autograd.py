@@ -250,6 +250,11 @@ def _accumulate(store, key, g):
     store[key] = g if prev is None else prev + g
 
 
+def _own(g):
+    """``g``'s values in a new array, with no graph."""
+    return Tensor._wrap(g._xp.array(g.array, copy=True))
+
+
 def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     """The engine. Accumulates into leaf ``.grad`` or, when ``capture`` (a dict of id -> Tensor) is given,
     collects the gradients of exactly those tensors and touches no ``.grad``."""
@@ -277,7 +282,8 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
                 captured[capture_fns[id(fn)]] = gy
             out = fn.output()
             if out is not None and out._retains_grad and capture is None:
-                out.grad = gy if out.grad is None else out.grad + gy
+                # a copy: gy may be the caller's gradient or flow on unchanged (Add) to another tensor
+                out.grad = out.grad + gy if out.grad is not None else gy if create_graph else _own(gy)
             gxs = fn.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -308,7 +314,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
         elif not create_graph:
             # Own the memory: the engine may hand the same array (or a broadcast view, or the user's
             # upstream gradient) to several inputs; .grad must be safe to change in place.
-            g = Tensor._wrap(g._xp.array(g.array, copy=True))
+            g = _own(g)
         leaf.grad = g if create_graph else g.detach()
     return captured
 

@@ -224,6 +224,23 @@ def test_retain_grad_on_an_intermediate():
     assert h.grad.tolist() == [6.0, 12.0]
 
 
+def test_retained_grads_own_their_memory():
+    # Add passes its upstream gradient on unchanged, and the root's gradient is the caller's tensor:
+    # changing one retained .grad in place must not change another, nor the caller's gradient.
+    a = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    w = minigrad.tensor([3.0, 4.0], requires_grad=True)
+    y = a * 2
+    z = y + w
+    y.retain_grad()
+    z.retain_grad()
+    g = minigrad.tensor([5.0, 6.0])
+    z.backward(g)
+    with minigrad.no_grad():
+        y.grad.zero_()
+        w.grad.zero_()
+    assert z.grad.tolist() == [5.0, 6.0] and g.tolist() == [5.0, 6.0] and a.grad.tolist() == [10.0, 12.0]
+
+
 def test_gradient_of_broadcast_input_is_summed_back_and_cast():
     b = minigrad.tensor([1.0, 2.0], dtype=minigrad.float32, requires_grad=True)
     x = minigrad.ones(3, 2, dtype=minigrad.float64)
