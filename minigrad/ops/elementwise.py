@@ -113,16 +113,18 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """a ** b; the gradient for b (b * log a) is computed only when b requires it."""
-    save_output = True
+    """a ** b; the gradient for b (a^b log a) is computed only when b requires it. As in PyTorch, the
+    gradient for a is 0 where b == 0 and the one for b is 0 where a == 0 and b >= 0 (not 0 * inf)."""
 
     def forward(self, a, b):
         return a ** b
 
     def backward(self, gy):
         a, b = self.saved_inputs()
-        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
-        gb = gy * self.saved_output() * log(a) if self.needs_input_grad[1] else None
+        zero = scalar_like(0, gy)
+        ga = where(b == 0, zero, gy * b * a ** (b - 1)) if self.needs_input_grad[0] else None
+        gb = (where(logical_and(a == 0, b >= 0), zero, gy * a ** b * log(a))
+              if self.needs_input_grad[1] else None)
         return ga, gb
 
 

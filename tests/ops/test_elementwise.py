@@ -111,3 +111,19 @@ def test_sigmoid_and_exp_are_stable_at_extremes():
     assert np.allclose(s.detach().numpy(), [0.0, 0.5, 1.0])
     s.sum().backward()
     assert np.all(np.isfinite(x.grad.numpy()))
+
+
+@requires_torch
+def test_pow_gradient_at_zero_base_and_zero_exponent_like_torch():
+    # d(a^b)/da is 0 where b == 0 (not 0 * 0^-1 = nan); d(a^b)/db is 0 where a == 0, b >= 0 (not 0 * log 0)
+    av, bv = np.array([0.0, 0.0, 2.0, 0.0, 1.5]), np.array([0.0, 2.0, 0.0, 0.5, 3.0])
+    a, b = minigrad.tensor(av, requires_grad=True), minigrad.tensor(bv, requires_grad=True)
+    at, bt = torch.tensor(av, requires_grad=True), torch.tensor(bv, requires_grad=True)
+    g = np.array([0.3, -1.2, 0.7, 2.0, -0.4])
+    (a ** b).backward(minigrad.tensor(g))
+    (at ** bt).backward(torch.tensor(g))
+    np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), bt.grad.numpy(), rtol=1e-12)
+    x = minigrad.tensor([0.0, 1.0], requires_grad=True)
+    (x ** 0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
