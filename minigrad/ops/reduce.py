@@ -265,14 +265,16 @@ def log_softmax(x, dim):
 
 
 def norm(x, p=2, dim=None, keepdim=False):
-    """The p-norm over ``dim`` (all elements when None): (sum |x|^p)^(1/p)."""
-    if p == 2:
-        return sqrt(sum(x * x, dim, keepdim))
+    """The p-norm over ``dim`` (all elements when None): (sum |x|^p)^(1/p). Its gradient at a zero
+    vector is 0, as in PyTorch (the root's derivative is infinite there: it is taken at 1 instead)."""
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p in (float("inf"), "inf"):
         return amax(x.abs(), dim, keepdim)
-    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+    s = sum(x * x, dim, keepdim) if p == 2 else sum(x.abs() ** p, dim, keepdim)
+    zero = s == 0
+    s = where(zero, scalar_like(1.0, s), s)
+    return where(zero, scalar_like(0.0, s), sqrt(s) if p == 2 else s ** (1.0 / p))
 
 
 def all(x, dim=None, keepdim=False):
