@@ -188,6 +188,7 @@ def _check_same_device(op, tensors):
 
 class _SecondOrderError(Function):
     """Stands in the graph for a gradient computed by a first-order-only backward."""
+    save_inputs = False
 
     def __init__(self, op):
         self.op = op

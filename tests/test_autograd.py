@@ -267,3 +267,35 @@ def test_leaf_gradients_never_share_memory():
     with minigrad.no_grad():
         x.grad.zero_()
     assert g.tolist() == [1.0, 2.0, 3.0]
+
+
+def _all_function_classes():
+    import importlib
+    import pkgutil
+    import minigrad.ops
+    for m in pkgutil.walk_packages(minigrad.ops.__path__, "minigrad.ops."):
+        importlib.import_module(m.name)
+    seen, todo = [], [Function]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub.__module__.startswith("minigrad.") and sub not in seen:
+                seen.append(sub)
+                todo.append(sub)
+    return seen
+
+
+def test_every_function_declares_what_its_backward_reads():
+    # save_inputs = False when backward never calls saved_inputs() (else its inputs live until the pass
+    # ends); save_output = True exactly when it calls saved_output() (else a crash in backward, or the
+    # output kept alive for nothing)
+    import inspect
+    classes = _all_function_classes()
+    assert len(classes) > 30
+    wrong = []
+    for cls in classes:
+        src = inspect.getsource(cls.backward)
+        if ("saved_inputs()" in src) != cls.save_inputs:
+            wrong.append(f"{cls.__qualname__}: save_inputs = {cls.save_inputs}")
+        if ("saved_output()" in src) != cls.save_output:
+            wrong.append(f"{cls.__qualname__}: save_output = {cls.save_output}")
+    assert not wrong, wrong
