@@ -34,7 +34,7 @@ def as_tensor_pair(a, b):
     elif not isinstance(b, Tensor):
         b = scalar_like(b, a) if isinstance(b, numbers.Number) else _from_array(b, a)
     if a.dtype != b.dtype:
-        dtype = dtypes.promote(a.dtype, b.dtype)
+        dtype = dtypes.promote(a.dtype, b.dtype, a.ndim == 0, b.ndim == 0)
         a, b = a.to(dtype), b.to(dtype)
     return a, b
 

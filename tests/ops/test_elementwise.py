@@ -127,3 +127,22 @@ def test_pow_gradient_at_zero_base_and_zero_exponent_like_torch():
     x = minigrad.tensor([0.0, 1.0], requires_grad=True)
     (x ** 0).sum().backward()
     assert x.grad.tolist() == [0.0, 0.0]
+
+
+@requires_torch
+@pytest.mark.parametrize("da, shape_a, db, shape_b", [
+    ("float32", (2,), "float64", ()),      # a 0-d float64 does not upcast a float32 tensor
+    ("float64", (), "float32", (2,)),
+    ("int64", (2,), "float64", ()),        # higher category: the 0-d decides
+    ("int32", (2,), "int64", ()),
+    ("bool", (2,), "int64", ()),
+    ("float16", (2,), "float64", ()),
+    ("float32", (), "float64", ()),        # both 0-d: ordinary promotion
+    ("float32", (2,), "float64", (2,)),
+])
+def test_zero_d_tensor_promotion_matches_torch(da, shape_a, db, shape_b):
+    a = np.ones(shape_a, dtype=da)
+    b = np.full(shape_b, 2, dtype=db)
+    got = (minigrad.tensor(a) * minigrad.tensor(b)).dtype
+    want = (torch.tensor(a) * torch.tensor(b)).dtype
+    assert str(want) == "torch." + got.name
