@@ -404,6 +404,11 @@ def clamp(x, min=None, max=None):
     """Clip x to [min, max]; the gradient passes where min <= x <= max."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # Tensor bounds, as PyTorch allows: each element takes x or a bound, which then gets its gradient
+        # (max wins where min > max)
+        y = x if min is None else where(x < min, min, x)
+        return y if max is None else where(y > max, max, y)
     return Clamp(min, max)(x)
 
 

@@ -146,3 +146,23 @@ def test_zero_d_tensor_promotion_matches_torch(da, shape_a, db, shape_b):
     got = (minigrad.tensor(a) * minigrad.tensor(b)).dtype
     want = (torch.tensor(a) * torch.tensor(b)).dtype
     assert str(want) == "torch." + got.name
+
+
+@requires_torch
+def test_clamp_with_tensor_bounds_matches_torch():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4))
+    lo = rng.standard_normal((3, 4)) - 0.5
+    hi = rng.standard_normal((4,)) + 0.5
+    lo[0, 0], hi[0] = 1.0, 0.0       # min > max there: max wins
+    g = rng.standard_normal((3, 4))
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, lo, hi)]
+    ms = [minigrad.tensor(a, requires_grad=True) for a in (x, lo, hi)]
+    for kw in (dict(min=1, max=2), dict(min=1), dict(max=2)):
+        y = ms[0].clamp(**{k: ms[v] for k, v in kw.items()})
+        yt = ts[0].clamp(**{k: ts[v] for k, v in kw.items()})
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy())
+        gs = minigrad.autograd.grad(y, [ms[0]] + [ms[v] for v in kw.values()], minigrad.tensor(g))
+        tgs = torch.autograd.grad(yt, [ts[0]] + [ts[v] for v in kw.values()], torch.tensor(g))
+        for a, b in zip(gs, tgs):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), err_msg=str(kw))
