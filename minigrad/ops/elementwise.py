@@ -431,6 +431,8 @@ def where(condition, input, other):
         raise TypeError(f"where: condition must be a bool Tensor, got {type(condition).__name__}")
     if condition.dtype != dtypes.bool:
         condition = condition.to(dtypes.bool)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):   # two Python numbers, as in PyTorch
+        input = scalar_like(input, condition)
     a, b = as_tensor_pair(input, other)
     return Where()(condition, a, b)
 

@@ -166,3 +166,12 @@ def test_clamp_with_tensor_bounds_matches_torch():
         tgs = torch.autograd.grad(yt, [ts[0]] + [ts[v] for v in kw.values()], torch.tensor(g))
         for a, b in zip(gs, tgs):
             np.testing.assert_allclose(a.numpy(), b.numpy(), err_msg=str(kw))
+
+
+@requires_torch
+@pytest.mark.parametrize("a, b", [(1.0, 0.0), (1, 0), (1, 0.5), (True, False)])
+def test_where_with_two_numbers_matches_torch(a, b):
+    c = np.array([True, False, True])
+    y, yt = minigrad.where(minigrad.tensor(c), a, b), torch.where(torch.tensor(c), a, b)
+    assert str(yt.dtype) == "torch." + y.dtype.name
+    np.testing.assert_array_equal(y.numpy(), yt.numpy())
