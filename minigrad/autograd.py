@@ -350,10 +350,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``Tensor.backward`` calls this)."""
     tensors = _as_tuple(tensors)
     grad_tensors = (None,) * len(tensors) if grad_tensors is None else _as_tuple(grad_tensors)
-    for t in tensors:
+    for i, t in enumerate(tensors):
         if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
-                               "nothing in its graph was made from a tensor with requires_grad=True")
+            raise RuntimeError(f"element {i} of tensors (shape {tuple(t.shape)}) does not require grad and does "
+                               f"not have a grad_fn: nothing in its graph was made from a tensor with "
+                               f"requires_grad=True")
     if retain_graph is None:
         retain_graph = create_graph
     _run_backward(tensors, _make_grads(tensors, grad_tensors), retain_graph, create_graph)

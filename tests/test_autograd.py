@@ -299,3 +299,9 @@ def test_every_function_declares_what_its_backward_reads():
         if ("saved_output()" in src) != cls.save_output:
             wrong.append(f"{cls.__qualname__}: save_output = {cls.save_output}")
     assert not wrong, wrong
+
+
+def test_backward_of_several_outputs_names_the_one_without_grad():
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"element 1 of tensors \(shape \(3,\)\) does not require grad"):
+        minigrad.autograd.backward([(x * 2).sum(), minigrad.ones(3)], [None, minigrad.ones(3)])
