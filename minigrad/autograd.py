@@ -188,6 +188,7 @@ def _check_same_device(op, tensors):
 
 class _SecondOrderError(Function):
     """Stands in the graph for a gradient computed by a first-order-only backward."""
+    save_inputs = False
 
     def __init__(self, op):
         self.op = op
@@ -250,6 +251,11 @@ def _accumulate(store, key, g):
     store[key] = g if prev is None else prev + g
 
 
+def _own(g):
+    """``g``'s values in a new array, with no graph."""
+    return Tensor._wrap(g._xp.array(g.array, copy=True))
+
+
 def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     """The engine. Accumulates into leaf ``.grad`` or, when ``capture`` (a dict of id -> Tensor) is given,
     collects the gradients of exactly those tensors and touches no ``.grad``."""
@@ -277,7 +283,8 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
                 captured[capture_fns[id(fn)]] = gy
             out = fn.output()
             if out is not None and out._retains_grad and capture is None:
-                out.grad = gy if out.grad is None else out.grad + gy
+                # a copy: gy may be the caller's gradient or flow on unchanged (Add) to another tensor
+                out.grad = out.grad + gy if out.grad is not None else gy if create_graph else _own(gy)
             gxs = fn.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -308,7 +315,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
         elif not create_graph:
             # Own the memory: the engine may hand the same array (or a broadcast view, or the user's
             # upstream gradient) to several inputs; .grad must be safe to change in place.
-            g = Tensor._wrap(g._xp.array(g.array, copy=True))
+            g = _own(g)
         leaf.grad = g if create_graph else g.detach()
     return captured
 
@@ -343,10 +350,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``Tensor.backward`` calls this)."""
     tensors = _as_tuple(tensors)
     grad_tensors = (None,) * len(tensors) if grad_tensors is None else _as_tuple(grad_tensors)
-    for t in tensors:
+    for i, t in enumerate(tensors):
         if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: "
-                               "nothing in its graph was made from a tensor with requires_grad=True")
+            raise RuntimeError(f"element {i} of tensors (shape {tuple(t.shape)}) does not require grad and does "
+                               f"not have a grad_fn: nothing in its graph was made from a tensor with "
+                               f"requires_grad=True")
     if retain_graph is None:
         retain_graph = create_graph
     _run_backward(tensors, _make_grads(tensors, grad_tensors), retain_graph, create_graph)

@@ -10,6 +10,8 @@ from .tensor import Tensor, _array_from_python
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data``: Python floats become the default float dtype (float32),
     ints int64; a NumPy array keeps its dtype; a Tensor is copied (detached)."""
+    if isinstance(data, np.generic):          # a NumPy scalar keeps its dtype too, as in torch.tensor
+        data = np.asarray(data)
     if isinstance(data, Tensor):
         arr = data.array.copy() if dtype is None else data.array.astype(dtype)
         dev = data.device if device is None else backend.device(device)

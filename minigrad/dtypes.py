@@ -32,11 +32,20 @@ def is_floating(dtype) -> "bool":
     return np.dtype(dtype).kind == "f"
 
 
-def promote(a, b):
-    """PyTorch's rule for two tensors: a float beats an integer or bool, otherwise the wider of the two."""
+def _category(dtype):
+    return {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}[dtype.kind]
+
+
+def promote(a, b, a_0d=False, b_0d=False):
+    """PyTorch's rule for two tensors: a float beats an integer or bool, otherwise the wider of the two.
+    A 0-d tensor beside one with dimensions only decides the dtype when its category (bool < integer <
+    float) is higher: float32 tensor + 0-d float64 tensor is float32, as in PyTorch."""
     a, b = np.dtype(a), np.dtype(b)
     if a == b:
         return a
+    if a_0d != b_0d:
+        dim, zero = (b, a) if a_0d else (a, b)
+        return dim if _category(zero) <= _category(dim) else zero
     fa, fb = a.kind == "f", b.kind == "f"
     if fa != fb:
         return a if fa else b

@@ -112,9 +112,3 @@ def randn_like(x, *, dtype=None, generator=None):
 
 def randint_like(x, low, high=None, *, dtype=None, generator=None):
     return randint(low, high, x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)
-
-
-def bernoulli_mask(shape, p, like: Tensor, generator=None):
-    """A float mask of ``like``'s dtype and device: 1 with probability ``p``, else 0 (dropout)."""
-    u = _rng(generator, like.device).random(shape, dtype=np.float32)
-    return (u < p).astype(like.dtype)

@@ -224,6 +224,23 @@ def test_retain_grad_on_an_intermediate():
     assert h.grad.tolist() == [6.0, 12.0]
 
 
+def test_retained_grads_own_their_memory():
+    # Add passes its upstream gradient on unchanged, and the root's gradient is the caller's tensor:
+    # changing one retained .grad in place must not change another, nor the caller's gradient.
+    a = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    w = minigrad.tensor([3.0, 4.0], requires_grad=True)
+    y = a * 2
+    z = y + w
+    y.retain_grad()
+    z.retain_grad()
+    g = minigrad.tensor([5.0, 6.0])
+    z.backward(g)
+    with minigrad.no_grad():
+        y.grad.zero_()
+        w.grad.zero_()
+    assert z.grad.tolist() == [5.0, 6.0] and g.tolist() == [5.0, 6.0] and a.grad.tolist() == [10.0, 12.0]
+
+
 def test_gradient_of_broadcast_input_is_summed_back_and_cast():
     b = minigrad.tensor([1.0, 2.0], dtype=minigrad.float32, requires_grad=True)
     x = minigrad.ones(3, 2, dtype=minigrad.float64)
@@ -250,3 +267,41 @@ def test_leaf_gradients_never_share_memory():
     with minigrad.no_grad():
         x.grad.zero_()
     assert g.tolist() == [1.0, 2.0, 3.0]
+
+
+def _all_function_classes():
+    import importlib
+    import pkgutil
+    import minigrad.ops
+    for m in pkgutil.walk_packages(minigrad.ops.__path__, "minigrad.ops."):
+        importlib.import_module(m.name)
+    seen, todo = [], [Function]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub.__module__.startswith("minigrad.") and sub not in seen:
+                seen.append(sub)
+                todo.append(sub)
+    return seen
+
+
+def test_every_function_declares_what_its_backward_reads():
+    # save_inputs = False when backward never calls saved_inputs() (else its inputs live until the pass
+    # ends); save_output = True exactly when it calls saved_output() (else a crash in backward, or the
+    # output kept alive for nothing)
+    import inspect
+    classes = _all_function_classes()
+    assert len(classes) > 30
+    wrong = []
+    for cls in classes:
+        src = inspect.getsource(cls.backward)
+        if ("saved_inputs()" in src) != cls.save_inputs:
+            wrong.append(f"{cls.__qualname__}: save_inputs = {cls.save_inputs}")
+        if ("saved_output()" in src) != cls.save_output:
+            wrong.append(f"{cls.__qualname__}: save_output = {cls.save_output}")
+    assert not wrong, wrong
+
+
+def test_backward_of_several_outputs_names_the_one_without_grad():
+    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"element 1 of tensors \(shape \(3,\)\) does not require grad"):
+        minigrad.autograd.backward([(x * 2).sum(), minigrad.ones(3)], [None, minigrad.ones(3)])

@@ -15,6 +15,16 @@ def test_dtype_rules_match_torch_tensor():
     assert minigrad.tensor([1, 2], dtype=minigrad.float64).dtype == minigrad.float64
 
 
+@requires_torch
+@pytest.mark.parametrize("value", [np.float64(1.5), np.float32(1.5), np.int32(3), np.bool_(True)])
+def test_numpy_scalar_keeps_its_dtype_like_torch(value):
+    # e.g. minigrad.tensor(array.mean()): a NumPy float64 scalar stays float64, as in torch.tensor
+    t = minigrad.tensor(value)
+    assert t.shape == () and t.dtype == np.dtype(str(torch.tensor(value).dtype).split(".")[1])
+    assert t.item() == value.item()
+    assert minigrad.tensor(value, dtype=minigrad.float32).dtype == minigrad.float32
+
+
 def test_tensor_copies_but_from_numpy_shares():
     a = np.zeros(3, np.float32)
     t, f = minigrad.tensor(a), minigrad.from_numpy(a)

@@ -74,6 +74,7 @@ class Module:
 
     training: bool
     _version = 1
+    _optional_state = ()     # state names a checkpoint may lack (PyTorch fills them in; see _BatchNorm)
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -409,11 +410,13 @@ class Module:
         raises. Returns ``(missing_keys, unexpected_keys)``. Values are cast to each target's dtype."""
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
-        targets = {}
+        targets, optional = {}, set()
         for mod_prefix, mod in self.named_modules(remove_duplicate=False):    # a shared module: every name
+            pre = mod_prefix + "." if mod_prefix else ""
             for name, t in mod._local_state().items():
-                targets[(mod_prefix + "." if mod_prefix else "") + name] = t
-        missing = [k for k in targets if k not in state_dict]
+                targets[pre + name] = t
+            optional.update(pre + name for name in mod._optional_state)
+        missing = [k for k in targets if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict.keys() if k not in targets]
         errors, arrays = [], {}
         for key, t in targets.items():

@@ -21,6 +21,9 @@ class _BatchNorm(Module):
     """
 
     _dims = ()
+    # checkpoints older than PyTorch 0.4.1 (and ones converted from other frameworks) have no
+    # num_batches_tracked; PyTorch loads them and keeps the current count, even with strict=True
+    _optional_state = ("num_batches_tracked",)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True):

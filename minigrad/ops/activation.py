@@ -6,7 +6,7 @@ import math
 
 from .. import backend
 from ..autograd import Function
-from .elementwise import clamp, exp, scalar_like, sigmoid, tanh, where
+from .elementwise import clamp, exp, logical_and, scalar_like, sigmoid, tanh, where
 from .reduce import softmax
 
 
@@ -42,13 +42,14 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    """x clipped to [min_val, max_val]."""
-    return clamp(input, min_val, max_val)
+    """x clipped to [min_val, max_val]. As in PyTorch the gradient passes only strictly inside the
+    interval (clamp's passes at its ends too): relu6 at 0 has gradient 0, like relu."""
+    return where(logical_and(input > min_val, input < max_val), input, clamp(input.detach(), min_val, max_val))
 
 
 def relu6(input, inplace=False):
     """min(max(x, 0), 6)."""
-    return clamp(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -88,7 +89,7 @@ def gelu(input, approximate="none"):
 
 def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6."""
-    return clamp(input / 6 + 0.5, 0.0, 1.0)
+    return hardtanh(input / 6 + 0.5, 0.0, 1.0)
 
 
 def hardswish(input, inplace=False):

@@ -71,6 +71,8 @@ def _chunks(N, per_sample_bytes, k):
     """Batch ranges for ``k.map_chunks``: each chunk's columns within the kernels' preferred chunk size
     (``k.CHUNK_BYTES``: small on the CPU, to stay in cache), a multiple of ``k.workers()`` chunks when the
     batch allows, and ``k.workers()`` chunks at a time within the budget (else one at a time)."""
+    if N == 0:
+        return []
     workers = k.workers()
     per_sample_bytes = max(1, per_sample_bytes)
     if workers * per_sample_bytes > _budget:
@@ -169,6 +171,8 @@ def conv_weight_forward(x, gy, g: Geometry, G, w_shape):
         return xp.matmul(gyg[s:e], col.transpose(0, 1, 3, 2)).sum(0)
 
     parts = k.map_chunks(chunk, _chunks(N, C * KK * L * x.itemsize, k))
+    if not parts:                                   # an empty batch: no contribution
+        return xp.zeros(w_shape, dtype=x.dtype)
     return sum(parts[1:], parts[0]).reshape(w_shape)
 
 

@@ -34,7 +34,7 @@ def as_tensor_pair(a, b):
     elif not isinstance(b, Tensor):
         b = scalar_like(b, a) if isinstance(b, numbers.Number) else _from_array(b, a)
     if a.dtype != b.dtype:
-        dtype = dtypes.promote(a.dtype, b.dtype)
+        dtype = dtypes.promote(a.dtype, b.dtype, a.ndim == 0, b.ndim == 0)
         a, b = a.to(dtype), b.to(dtype)
     return a, b
 
@@ -113,16 +113,18 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """a ** b; the gradient for b (b * log a) is computed only when b requires it."""
-    save_output = True
+    """a ** b; the gradient for b (a^b log a) is computed only when b requires it. As in PyTorch, the
+    gradient for a is 0 where b == 0 and the one for b is 0 where a == 0 and b >= 0 (not 0 * inf)."""
 
     def forward(self, a, b):
         return a ** b
 
     def backward(self, gy):
         a, b = self.saved_inputs()
-        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
-        gb = gy * self.saved_output() * log(a) if self.needs_input_grad[1] else None
+        zero = scalar_like(0, gy)
+        ga = where(b == 0, zero, gy * b * a ** (b - 1)) if self.needs_input_grad[0] else None
+        gb = (where(logical_and(a == 0, b >= 0), zero, gy * a ** b * log(a))
+              if self.needs_input_grad[1] else None)
         return ga, gb
 
 
@@ -402,6 +404,11 @@ def clamp(x, min=None, max=None):
     """Clip x to [min, max]; the gradient passes where min <= x <= max."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # Tensor bounds, as PyTorch allows: each element takes x or a bound, which then gets its gradient
+        # (max wins where min > max)
+        y = x if min is None else where(x < min, min, x)
+        return y if max is None else where(y > max, max, y)
     return Clamp(min, max)(x)
 
 
@@ -424,6 +431,8 @@ def where(condition, input, other):
         raise TypeError(f"where: condition must be a bool Tensor, got {type(condition).__name__}")
     if condition.dtype != dtypes.bool:
         condition = condition.to(dtypes.bool)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):   # two Python numbers, as in PyTorch
+        input = scalar_like(input, condition)
     a, b = as_tensor_pair(input, other)
     return Where()(condition, a, b)
 

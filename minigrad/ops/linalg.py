@@ -1,6 +1,8 @@
 """Matrix multiplication (batched, broadcast)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
 from .elementwise import as_tensor_pair
 from .shape import squeeze, transpose, unsqueeze
@@ -26,14 +28,19 @@ def matmul(a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
+    shapes = f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied"
     va, vb = a.ndim == 1, b.ndim == 1
     if va:
         a = unsqueeze(a, 0)
     if vb:
         b = unsqueeze(b, -1)
     if a.shape[-1] != b.shape[-2]:
-        raise RuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied "
-                           f"({a.shape[-1]} != {b.shape[-2]})")
+        raise RuntimeError(f"{shapes} ({a.shape[-1]} != {b.shape[-2]})")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise RuntimeError(f"{shapes}: batch dimensions {tuple(a.shape[:-2])} and {tuple(b.shape[:-2])} "
+                           f"do not broadcast") from None
     y = MatMul()(a, b)
     if vb:
         y = squeeze(y, -1)

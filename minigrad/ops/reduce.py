@@ -25,6 +25,12 @@ def normalize_dims(dim, ndim):
     return tuple(sorted(set(out))) if ndim else ()
 
 
+def _as_1d(x, dim):
+    """A 0-d ``x`` as shape (1,) for an op along one ``dim`` (0 or -1 there, as in PyTorch)."""
+    normalize_dims(dim, 0)
+    return reshape(x, (1,))
+
+
 def _keepdim_shape(shape, axes):
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
@@ -153,6 +159,8 @@ def _arg(op, x, dim, keepdim):
     if dim is None:
         i = getattr(xp, op)(x.array.reshape(-1))
         return Tensor._wrap(xp.asarray(i, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()))
+    if x.ndim == 0:
+        return _arg(op, _as_1d(x, dim), 0, False)
     (axis,) = normalize_dims(dim, x.ndim)
     i = getattr(xp, op)(x.array, axis=axis)
     if keepdim:
@@ -186,6 +194,8 @@ def min(x, dim=None, keepdim=False):
 def _select(x, dim, keepdim, arg, whole):
     if dim is None:
         return whole(x)
+    if x.ndim == 0:
+        return _select(_as_1d(x, dim), 0, False, arg, whole)
     (axis,) = normalize_dims(dim, x.ndim)
     idx = _arg(arg, x, axis, True)
     grid = list(np.ogrid[tuple(slice(0, s) for s in idx.shape)])
@@ -240,25 +250,31 @@ class Softmax(Function):
 
 def softmax(x, dim):
     """exp(x) / sum(exp(x)) along ``dim``. d/dx: y * (g - sum(g * y))."""
+    if x.ndim == 0:
+        return reshape(softmax(_as_1d(x, dim), 0), ())
     (axis,) = normalize_dims(dim, x.ndim)
     return Softmax(axis)(x)
 
 
 def log_softmax(x, dim):
     """x - logsumexp(x) along ``dim``, stable for logits of 1e4. d/dx: g - softmax(x) * sum(g)."""
+    if x.ndim == 0:
+        return reshape(log_softmax(_as_1d(x, dim), 0), ())
     (axis,) = normalize_dims(dim, x.ndim)
     return LogSoftmax(axis)(x)
 
 
 def norm(x, p=2, dim=None, keepdim=False):
-    """The p-norm over ``dim`` (all elements when None): (sum |x|^p)^(1/p)."""
-    if p == 2:
-        return sqrt(sum(x * x, dim, keepdim))
+    """The p-norm over ``dim`` (all elements when None): (sum |x|^p)^(1/p). Its gradient at a zero
+    vector is 0, as in PyTorch (the root's derivative is infinite there: it is taken at 1 instead)."""
     if p == 1:
         return sum(x.abs(), dim, keepdim)
     if p in (float("inf"), "inf"):
         return amax(x.abs(), dim, keepdim)
-    return sum(x.abs() ** p, dim, keepdim) ** (1.0 / p)
+    s = sum(x * x, dim, keepdim) if p == 2 else sum(x.abs() ** p, dim, keepdim)
+    zero = s == 0
+    s = where(zero, scalar_like(1.0, s), s)
+    return where(zero, scalar_like(0.0, s), sqrt(s) if p == 2 else s ** (1.0 / p))
 
 
 def all(x, dim=None, keepdim=False):

@@ -248,6 +248,27 @@ def test_load_state_dict_non_strict_returns_named_lists():
     assert repr(m.load_state_dict(src.state_dict())) == "<All keys matched successfully>"
 
 
+@requires_torch
+def test_load_state_dict_without_num_batches_tracked_like_torch():
+    # old PyTorch checkpoints, and weights converted from other frameworks, have no num_batches_tracked:
+    # torch loads them with strict=True and keeps the module's current count
+    m, tm = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
+    with minigrad.no_grad():
+        m.num_batches_tracked.add_(4)
+    tm.num_batches_tracked += 4
+    sd = OrderedDict((k, v) for k, v in tm.state_dict().items() if k != "num_batches_tracked")
+    sd["running_mean"] = torch.full((3,), 0.5)
+    assert repr(tm.load_state_dict(sd)) == "<All keys matched successfully>"
+    assert repr(m.load_state_dict(sd)) == "<All keys matched successfully>"
+    assert m.num_batches_tracked.item() == tm.num_batches_tracked.item() == 4
+    np.testing.assert_array_equal(m.running_mean.numpy(), tm.running_mean.numpy())
+    # other missing keys are still reported, in a container too
+    seq = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3))
+    sd = OrderedDict((k, v) for k, v in seq.state_dict().items() if not k.endswith(("num_batches_tracked", "bias")))
+    result = seq.load_state_dict(sd, strict=False)
+    assert result.missing_keys == ["0.bias", "1.bias"] and result.unexpected_keys == []
+
+
 def test_load_state_dict_copies_and_casts():
     m = nn.Linear(2, 3)
     w = m.weight

@@ -47,6 +47,18 @@ def test_activation_matches_torch(name, fn, ref):
 
 
 @requires_torch
+@pytest.mark.parametrize("name,x", [("relu6", [0.0, 6.0, 3.0, -1.0, 7.0]), ("hardtanh", [-1.0, 1.0, 0.0, 2.0]),
+                                    ("hardsigmoid", [-3.0, 3.0, 0.0, 4.0]), ("hardswish", [-3.0, 3.0, 0.0, -4.0])])
+def test_gradient_at_the_clipping_points_matches_torch(name, x):
+    # PyTorch's hardtanh family passes the gradient only strictly inside the interval (relu6'(0) = 0, like
+    # relu'(0)); clamp passes it at the ends too, so these are not plain clamps
+    t, tt = minigrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    getattr(F, name)(t).backward(minigrad.tensor(np.arange(1.0, len(x) + 1, dtype=np.float32)))
+    getattr(TF, name)(tt).backward(torch.arange(1.0, len(x) + 1))
+    np.testing.assert_allclose(t.grad.numpy(), tt.grad.numpy(), rtol=1e-6)
+
+
+@requires_torch
 @pytest.mark.parametrize("name", ["gelu", "silu", "softplus", "logsigmoid", "elu", "mish"])
 def test_large_magnitudes_are_finite(name):
     x = np.array([-1e4, -50.0, -1.0, 0.0, 1.0, 50.0, 1e4], dtype=np.float32)

@@ -273,3 +273,23 @@ def test_float32_matches_torch(shape, wshape, kw):
     yt.backward(torch.tensor(gy))
     np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(mw.grad.numpy(), tw.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+@requires_torch
+@pytest.mark.parametrize("K,kw", [(3, {}), (3, dict(stride=2, padding=1)), (3, dict(groups=2)), (1, {}),
+                                  (3, dict(groups=4))])
+def test_empty_batch_forward_and_backward(K, kw):
+    """A batch of 0 samples (the tail of a split, a filtered batch) gives an empty output, as in PyTorch,
+    and a zero weight gradient."""
+    rng = np.random.default_rng(0)
+    wa = rng.standard_normal((4, 4 // kw.get("groups", 1), K, K))
+    x = minigrad.tensor(np.zeros((0, 4, 5, 5)), requires_grad=True)
+    w = minigrad.tensor(wa, requires_grad=True)
+    y = F.conv2d(x, w, **kw)
+    assert tuple(y.shape) == tuple(TF.conv2d(torch.zeros(0, 4, 5, 5, dtype=torch.float64),
+                                             torch.tensor(wa), **kw).shape)
+    y.sum().backward()
+    assert x.grad.shape == (0, 4, 5, 5)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros_like(wa))
+    z = F.conv_transpose2d(minigrad.tensor(np.zeros((0, 4, 5, 5))), w.detach())
+    assert z.shape[0] == 0

@@ -111,3 +111,67 @@ def test_sigmoid_and_exp_are_stable_at_extremes():
     assert np.allclose(s.detach().numpy(), [0.0, 0.5, 1.0])
     s.sum().backward()
     assert np.all(np.isfinite(x.grad.numpy()))
+
+
+@requires_torch
+def test_pow_gradient_at_zero_base_and_zero_exponent_like_torch():
+    # d(a^b)/da is 0 where b == 0 (not 0 * 0^-1 = nan); d(a^b)/db is 0 where a == 0, b >= 0 (not 0 * log 0)
+    av, bv = np.array([0.0, 0.0, 2.0, 0.0, 1.5]), np.array([0.0, 2.0, 0.0, 0.5, 3.0])
+    a, b = minigrad.tensor(av, requires_grad=True), minigrad.tensor(bv, requires_grad=True)
+    at, bt = torch.tensor(av, requires_grad=True), torch.tensor(bv, requires_grad=True)
+    g = np.array([0.3, -1.2, 0.7, 2.0, -0.4])
+    (a ** b).backward(minigrad.tensor(g))
+    (at ** bt).backward(torch.tensor(g))
+    np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), bt.grad.numpy(), rtol=1e-12)
+    x = minigrad.tensor([0.0, 1.0], requires_grad=True)
+    (x ** 0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
+@requires_torch
+@pytest.mark.parametrize("da, shape_a, db, shape_b", [
+    ("float32", (2,), "float64", ()),      # a 0-d float64 does not upcast a float32 tensor
+    ("float64", (), "float32", (2,)),
+    ("int64", (2,), "float64", ()),        # higher category: the 0-d decides
+    ("int32", (2,), "int64", ()),
+    ("bool", (2,), "int64", ()),
+    ("float16", (2,), "float64", ()),
+    ("float32", (), "float64", ()),        # both 0-d: ordinary promotion
+    ("float32", (2,), "float64", (2,)),
+])
+def test_zero_d_tensor_promotion_matches_torch(da, shape_a, db, shape_b):
+    a = np.ones(shape_a, dtype=da)
+    b = np.full(shape_b, 2, dtype=db)
+    got = (minigrad.tensor(a) * minigrad.tensor(b)).dtype
+    want = (torch.tensor(a) * torch.tensor(b)).dtype
+    assert str(want) == "torch." + got.name
+
+
+@requires_torch
+def test_clamp_with_tensor_bounds_matches_torch():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 4))
+    lo = rng.standard_normal((3, 4)) - 0.5
+    hi = rng.standard_normal((4,)) + 0.5
+    lo[0, 0], hi[0] = 1.0, 0.0       # min > max there: max wins
+    g = rng.standard_normal((3, 4))
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, lo, hi)]
+    ms = [minigrad.tensor(a, requires_grad=True) for a in (x, lo, hi)]
+    for kw in (dict(min=1, max=2), dict(min=1), dict(max=2)):
+        y = ms[0].clamp(**{k: ms[v] for k, v in kw.items()})
+        yt = ts[0].clamp(**{k: ts[v] for k, v in kw.items()})
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy())
+        gs = minigrad.autograd.grad(y, [ms[0]] + [ms[v] for v in kw.values()], minigrad.tensor(g))
+        tgs = torch.autograd.grad(yt, [ts[0]] + [ts[v] for v in kw.values()], torch.tensor(g))
+        for a, b in zip(gs, tgs):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), err_msg=str(kw))
+
+
+@requires_torch
+@pytest.mark.parametrize("a, b", [(1.0, 0.0), (1, 0), (1, 0.5), (True, False)])
+def test_where_with_two_numbers_matches_torch(a, b):
+    c = np.array([True, False, True])
+    y, yt = minigrad.where(minigrad.tensor(c), a, b), torch.where(torch.tensor(c), a, b)
+    assert str(yt.dtype) == "torch." + y.dtype.name
+    np.testing.assert_array_equal(y.numpy(), yt.numpy())

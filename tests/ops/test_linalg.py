@@ -33,3 +33,14 @@ def test_linear():
 def test_matmul_mismatch_names_shapes():
     with pytest.raises(RuntimeError, match=r"\(2, 3\) and \(4, 5\)"):
         minigrad.ones(2, 3) @ minigrad.ones(4, 5)
+
+
+@pytest.mark.parametrize("sa, sb, words", [
+    ((3,), (4,), ["(3,) and (4,)", "3 != 4"]),                          # the shapes given, not the promoted ones
+    ((2, 2, 3), (3, 3, 4), ["(2, 2, 3) and (3, 3, 4)", "(2,) and (3,)"]),  # batch dimensions
+])
+def test_matmul_mismatch_names_the_given_shapes_and_batch_dims(sa, sb, words):
+    with pytest.raises(RuntimeError) as e:
+        minigrad.ones(*sa) @ minigrad.ones(*sb)
+    for w in words:
+        assert w in str(e.value)

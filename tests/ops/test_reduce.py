@@ -135,3 +135,37 @@ def test_norm():
     x = np.random.default_rng(0).standard_normal((3, 4))
     check_op(lambda t: t.norm(), [x], lambda t: t.norm())
     check_op(lambda t: t.norm(2, dim=1), [x], lambda t: t.norm(2, dim=1))
+
+
+@requires_torch
+@pytest.mark.parametrize("p", [2, 3, 1.5])
+def test_norm_gradient_at_a_zero_vector_is_zero_like_torch(p):
+    # weight-decay style penalties reach norm(0); the gradient there must be 0, not 0 * inf = nan
+    a = np.array([[0.0, 0.0, 0.0], [3.0, -4.0, 1.0]])
+    x, xt = minigrad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    g = np.array([0.7, -1.3])
+    y, yt = x.norm(p, dim=1), xt.norm(p, dim=1)
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-12)
+    y.backward(minigrad.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=0)
+
+
+@requires_torch
+@pytest.mark.parametrize("dim", [0, -1])
+def test_zero_d_tensor_along_dim_0_like_torch(dim):
+    """PyTorch treats a 0-d tensor as having one dim (0 or -1) for ops along a dim."""
+    x, xt = minigrad.tensor(1.5, requires_grad=True), torch.tensor(1.5, requires_grad=True)
+    outs = [x.softmax(dim), x.log_softmax(dim), x.max(dim).values, x.min(dim, keepdim=True).values]
+    touts = [xt.softmax(dim), xt.log_softmax(dim), xt.max(dim).values, xt.min(dim, keepdim=True).values]
+    for o, ot in zip(outs, touts):
+        assert o.shape == () and np.isclose(o.item(), ot.item())
+    for op in ("argmax", "argmin"):
+        i = getattr(x, op)(dim)
+        assert i.shape == () and i.item() == getattr(xt, op)(dim).item() and i.dtype == minigrad.int64
+    assert x.max(dim).indices.shape == ()
+    sum(o * (k + 2) for k, o in enumerate(outs)).backward()
+    sum(o * (k + 2) for k, o in enumerate(touts)).backward()
+    np.testing.assert_allclose(x.grad.item(), xt.grad.item(), rtol=1e-6)
+    with pytest.raises(IndexError, match="dimension 1"):
+        x.softmax(1)
