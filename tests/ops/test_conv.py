@@ -13,7 +13,7 @@ from minigrad.ops.conv import out_size
 TF = torch.nn.functional if torch is not None else None
 
 
-def _parity(fn, tfn, arrays, atol=1e-10):
+def check_parity(fn, tfn, arrays, atol=1e-10):
     """Forward and every input gradient (random upstream gradient) of fn against torch's tfn, float64."""
     xs = [minigrad.tensor(a, requires_grad=True) for a in arrays]
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -57,7 +57,7 @@ def conv_cases(draw):
 @given(conv_cases())
 def test_conv2d_matches_torch(case):
     arrays, kw = case
-    _parity(lambda *a: F.conv2d(*a, **kw), lambda *a: TF.conv2d(*a, **kw), arrays)
+    check_parity(lambda *a: F.conv2d(*a, **kw), lambda *a: TF.conv2d(*a, **kw), arrays)
 
 
 @requires_torch
@@ -79,7 +79,7 @@ def test_conv_transpose2d_matches_torch(case, opad):
     P = kw["padding"] if isinstance(kw["padding"], tuple) else (kw["padding"],) * 2
     out = [(n - 1) * s - 2 * p + d * (k - 1) + o + 1 for n, s, p, d, k, o in zip(u.shape[2:], S, P, D, w.shape[2:], op)]
     assume(min(out) >= 1)
-    _parity(lambda *a: F.conv_transpose2d(*a, **args), lambda *a: TF.conv_transpose2d(*a, **args), [u, w] + b)
+    check_parity(lambda *a: F.conv_transpose2d(*a, **args), lambda *a: TF.conv_transpose2d(*a, **args), [u, w] + b)
 
 
 CASES = [   # (input shape, weight shape, kwargs): small, for the float64 gradchecks

@@ -15,7 +15,7 @@ def _distinct(rng, shape):
     return rng.permutation(int(np.prod(shape))).reshape(shape) / 7.0 - 3.0
 
 
-def _parity(fn, tfn, x, atol=1e-12):
+def check_parity(fn, tfn, x, atol=1e-12):
     xm, xt = minigrad.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, yt = fn(xm), tfn(xt)
     assert tuple(y.shape) == tuple(yt.shape)
@@ -49,7 +49,7 @@ def test_max_pool2d_matches_torch(case):
     x, kw = case
     # a window wholly inside the padding gives -inf; PyTorch then writes its gradient past the plane
     assume(np.isfinite(TF.max_pool2d(torch.tensor(x), **kw).numpy()).all())
-    _parity(lambda a: F.max_pool2d(a, **kw), lambda a: TF.max_pool2d(a, **kw), x)
+    check_parity(lambda a: F.max_pool2d(a, **kw), lambda a: TF.max_pool2d(a, **kw), x)
     y, i = F.max_pool2d(minigrad.tensor(x), return_indices=True, **kw)
     _, ti = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
     np.testing.assert_array_equal(i.numpy(), ti.numpy())
@@ -62,7 +62,7 @@ def test_max_pool2d_matches_torch(case):
 def test_avg_pool2d_matches_torch(case, count_include_pad, divisor_override):
     x, kw = case
     kw.update(count_include_pad=count_include_pad, divisor_override=divisor_override)
-    _parity(lambda a: F.avg_pool2d(a, **kw), lambda a: TF.avg_pool2d(a, **kw), x)
+    check_parity(lambda a: F.avg_pool2d(a, **kw), lambda a: TF.avg_pool2d(a, **kw), x)
 
 
 @requires_torch
@@ -71,8 +71,8 @@ def test_avg_pool2d_matches_torch(case, count_include_pad, divisor_override):
        st.integers(0, 999))
 def test_adaptive_pools_match_torch(H, W, OH, OW, seed):
     x = _distinct(np.random.default_rng(seed), (2, 3, H, W))
-    _parity(lambda a: F.adaptive_avg_pool2d(a, (OH, OW)), lambda a: TF.adaptive_avg_pool2d(a, (OH, OW)), x)
-    _parity(lambda a: F.adaptive_max_pool2d(a, (OH, OW)), lambda a: TF.adaptive_max_pool2d(a, (OH, OW)), x)
+    check_parity(lambda a: F.adaptive_avg_pool2d(a, (OH, OW)), lambda a: TF.adaptive_avg_pool2d(a, (OH, OW)), x)
+    check_parity(lambda a: F.adaptive_max_pool2d(a, (OH, OW)), lambda a: TF.adaptive_max_pool2d(a, (OH, OW)), x)
 
 
 @requires_torch
@@ -133,7 +133,7 @@ def test_bad_input_names_the_problem(call, words):
 def test_pad_matches_torch(mode, pad, seed):
     pad = pad[:len(pad) // 2 * 2] if mode == "constant" else (pad * 2)[:4]   # torch: 2-D padding of 4-D input
     x = np.random.default_rng(seed).standard_normal((2, 3, 4, 5))
-    _parity(lambda a: F.pad(a, pad, mode), lambda a: TF.pad(a, pad, mode), x)
+    check_parity(lambda a: F.pad(a, pad, mode), lambda a: TF.pad(a, pad, mode), x)
 
 
 @requires_torch

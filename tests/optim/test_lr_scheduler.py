@@ -32,7 +32,7 @@ def assert_same(opt, topt, sched, tsched):
                 assert g[key] == pytest.approx(tg[key], rel=1e-12)
 
 
-def run_both(make, steps, kind="SGD", lrs=(0.1, 0.03), **kw):
+def check_both_schedules(make, steps, kind="SGD", lrs=(0.1, 0.03), **kw):
     """Build the same schedule on both sides (``make(L_or_TL, optimizer)``) and compare every step."""
     opt, topt = optimizers(kind, lrs, **kw)
     sched, tsched = make(L, opt), make(TL, topt)
@@ -80,14 +80,14 @@ SCHEDULES = {
 def test_sequence_matches_torch(name, kind):
     make, steps = SCHEDULES[name]
     kw = {"momentum": 0.9} if kind == "SGD" else {}
-    seq, _, _ = run_both(make, steps, kind, **kw)
+    seq, _, _ = check_both_schedules(make, steps, kind, **kw)
     assert len(set(seq)) > 2, "the schedule should change the lr"
 
 
 def test_onecycle_cycles_adam_beta1_and_sgd_momentum():
-    _, opt, _ = run_both(SCHEDULES["OneCycleLR-cos"][0], 20, "Adam")
+    _, opt, _ = check_both_schedules(SCHEDULES["OneCycleLR-cos"][0], 20, "Adam")
     assert 0.85 < opt.param_groups[0]["betas"][0] < 0.95 and opt.param_groups[0]["betas"][1] == 0.999
-    _, opt, _ = run_both(SCHEDULES["OneCycleLR-cos"][0], 15, "SGD", momentum=0.9)
+    _, opt, _ = check_both_schedules(SCHEDULES["OneCycleLR-cos"][0], 15, "SGD", momentum=0.9)
     assert 0.85 < opt.param_groups[0]["momentum"] < 0.95
 
 
@@ -148,9 +148,9 @@ def test_reduce_on_plateau_accepts_tensor_metric_and_checks_args():
 @given(step_size=st.integers(1, 10), gamma=st.floats(0.05, 0.99), T_max=st.integers(1, 20),
        start=st.floats(0.05, 1.0), total=st.integers(1, 12), m1=st.integers(1, 15))
 def test_random_hyperparameters_match_torch(step_size, gamma, T_max, start, total, m1):
-    run_both(lambda M, o: M.StepLR(o, step_size, gamma), 25)
-    run_both(lambda M, o: M.CosineAnnealingLR(o, T_max, eta_min=0.0005), 3 * T_max + 2)
-    run_both(lambda M, o: M.SequentialLR(o, [M.LinearLR(o, start_factor=start, total_iters=total),
+    check_both_schedules(lambda M, o: M.StepLR(o, step_size, gamma), 25)
+    check_both_schedules(lambda M, o: M.CosineAnnealingLR(o, T_max, eta_min=0.0005), 3 * T_max + 2)
+    check_both_schedules(lambda M, o: M.SequentialLR(o, [M.LinearLR(o, start_factor=start, total_iters=total),
                                              M.ExponentialLR(o, gamma)], milestones=[m1]), 30)
 
 
