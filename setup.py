@@ -1,16 +1,21 @@
 """minigrad: a from-scratch deep-learning framework on NumPy (CPU) and CuPy (GPU)."""
-from setuptools import setup
+import os
+import re
 
-PACKAGES = [
-    "minigrad",
-    "minigrad.ops",
-    "minigrad.nn",
-    "minigrad.nn.utils",
-    "minigrad.optim",
-    "minigrad.utils",
-    "minigrad.utils.data",
-    "minigrad.kernels",
-]
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Packages are found, not listed: a new subpackage of minigrad/ cannot be left out of the wheel.
+# kernels/ lives at the top of the repository and is installed as minigrad.kernels (package_dir below).
+PACKAGES = find_packages(HERE, include=["minigrad", "minigrad.*"]) + ["minigrad.kernels"]
+
+
+def read_version():
+    """The one version source is ``__version__`` in minigrad/__init__.py (read as text: no import)."""
+    with open(os.path.join(HERE, "minigrad", "__init__.py"), encoding="utf-8") as f:
+        return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
+
 
 TEST_DEPS = ["pytest>=7", "hypothesis>=6", "nbformat>=5", "nbclient>=0.7", "ipykernel>=6"]
 # threadpoolctl lets the conv kernels pin BLAS to one thread per chunk (no thread fights on few cores)
@@ -18,9 +23,9 @@ TRAIN_DEPS = ["mlxtend>=0.23", "tqdm>=4.60", "matplotlib>=3.5", "threadpoolctl>=
 
 setup(
     name="minigrad",
-    version="0.1.0",
+    version=read_version(),
     description="A small deep-learning framework written from scratch on NumPy and CuPy",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=PACKAGES,

@@ -5,7 +5,9 @@ import sys
 
 def build_parser():
     from . import cli, train
+    from . import __version__
     parser = argparse.ArgumentParser(prog="minigrad", description="minigrad command-line tools")
+    parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     train.add_train_parser(subparsers)
     cli.add_summary_parser(subparsers)
