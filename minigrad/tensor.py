@@ -10,8 +10,14 @@ import numpy as np
 from . import backend, dtypes
 
 
+def _check_can_require_grad(dtype):
+    if dtype.kind not in "fc":
+        raise RuntimeError(f"only tensors of floating point dtype can require gradients, got "
+                           f"{dtypes.name(dtype)} (make it float: t.float() or dtype=minigrad.float32)")
+
+
 class Tensor:
-    __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_version", "_retains_grad", "__weakref__")
+    __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_version", "_retains_grad", "__weakref__")
     __array_priority__ = 1000
     __array_ufunc__ = None          # NumPy defers to our reflected operators: ndarray * Tensor -> Tensor
 
@@ -23,12 +29,11 @@ class Tensor:
         self._init(data, requires_grad)
 
     def _init(self, array, requires_grad):
-        if requires_grad and array.dtype.kind not in "fc":
-            raise RuntimeError(f"only tensors of floating point dtype can require gradients, got "
-                               f"{dtypes.name(array.dtype)} (make it float: t.float() or dtype=minigrad.float32)")
+        if requires_grad:
+            _check_can_require_grad(array.dtype)
         self.array = array
-        self.requires_grad = requires_grad
-        self.grad = None
+        self._requires_grad = bool(requires_grad)
+        self._grad = None
         self.grad_fn = None
         self._version = [0]           # shared with views, bumped by in-place ops
         self._retains_grad = False
@@ -63,6 +68,44 @@ class Tensor:
     @property
     def ndim(self):
         return self.array.ndim
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        """As ``requires_grad_(value)``: only floating tensors can require gradients (an integer tensor's
+        gradient would be truncated), and only a leaf's flag can be turned off."""
+        if value:
+            _check_can_require_grad(self.dtype)
+        elif self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf tensors; use t.detach() for a "
+                               "result that needs no gradient")
+        self._requires_grad = bool(value)
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        """``None`` or a Tensor of this tensor's shape, dtype and device, as in PyTorch (a raw array or a
+        wrong shape is refused here, not at the optimizer step)."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has shape {tuple(value.shape)}, expected the tensor's shape "
+                                   f"{tuple(self.shape)}")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"assigned grad has dtype {dtypes.name(value.dtype)}, expected the tensor's "
+                                   f"dtype {dtypes.name(self.dtype)}")
+            if value.device != self.device:
+                raise RuntimeError(f"assigned grad is on device {value.device}, expected the tensor's device "
+                                   f"{self.device}")
+        self._grad = value
 
     @property
     def is_leaf(self):
@@ -176,10 +219,7 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         if not self.is_leaf:
             raise RuntimeError("requires_grad_() can only change leaf tensors; use detach() on a result first")
-        if requires_grad and self.dtype.kind != "f":
-            raise RuntimeError(f"only tensors of floating point dtype can require gradients, got "
-                               f"{dtypes.name(self.dtype)}")
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         return self
 
     def retain_grad(self):

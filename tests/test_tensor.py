@@ -151,3 +151,17 @@ def test_tensors_are_hashable_despite_elementwise_eq():
 def test_len_iter():
     t = minigrad.arange(6).reshape(3, 2)
     assert len(t) == 3 and [r.tolist() for r in t] == [[0, 1], [2, 3], [4, 5]]
+
+
+def test_requires_grad_setter_refuses_integer_tensors_like_requires_grad_():
+    t = minigrad.tensor([1, 2, 3])
+    with pytest.raises(RuntimeError, match="only tensors of floating point dtype can require gradients, got "
+                                           "minigrad.int64"):
+        t.requires_grad = True
+    assert t.requires_grad is False
+    y = minigrad.tensor([1.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf tensors"):
+        y.requires_grad = False
+    f = minigrad.tensor([1.0])
+    f.requires_grad = True
+    assert f.requires_grad is True

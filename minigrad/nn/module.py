@@ -65,7 +65,32 @@ def _to_array(value, like: Tensor, key):
         except Exception:
             raise TypeError(f"load_state_dict: the value for {key!r} is a {type(value).__name__}, "
                             f"expected a Tensor or an array") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"load_state_dict: the value for {key!r} has dtype {a.dtype}, expected a bool, "
+                        f"integer or floating array castable to {like.dtype}")
     return backend.to_device(a, like.device)
+
+
+def _cast_checked(a, like: Tensor, key):
+    """``a`` as a new array of ``like``'s dtype; raises, naming ``key``, when a value does not fit (1e39 into
+    float32, nan or 300 into uint8), so that a bad value is found before anything is copied."""
+    xp = backend.xp_of(a)
+    with np.errstate(all="ignore"):
+        out = a.astype(like.dtype, copy=True)
+    if a.size and a.dtype != like.dtype:
+        if like.dtype.kind == "f":
+            bad = xp.isfinite(a) & ~xp.isfinite(out) if a.dtype.kind == "f" else ~xp.isfinite(out)
+        elif like.dtype.kind in "iu" and a.dtype.kind in "fiu":
+            info = np.iinfo(like.dtype)
+            fin = xp.isfinite(a) if a.dtype.kind == "f" else True
+            bad = ~fin | (a < info.min) | (a > info.max)
+        else:
+            bad = False
+        if bool(xp.any(bad)):
+            i = int(xp.argmax(xp.asarray(bad).ravel()))
+            raise ValueError(f"load_state_dict: the value for {key!r} does not fit {like.dtype}: "
+                             f"{a.ravel()[i].item()!r} (at flat index {i}) in a {a.dtype} array")
+    return out
 
 
 class Module:
@@ -407,7 +432,9 @@ class Module:
         """Copy values from ``state_dict`` (minigrad or torch tensors, or arrays) into the parameters and
         buffers with the same names. Every key is checked before anything is copied: with ``strict=True``
         a missing or unexpected key raises (naming each one) and nothing is loaded; a shape mismatch always
-        raises. Returns ``(missing_keys, unexpected_keys)``. Values are cast to each target's dtype."""
+        raises. Returns ``(missing_keys, unexpected_keys)``. Values are cast to each target's dtype, into new
+        arrays, before anything is copied: complex, object or string values and values that do not fit the
+        target's dtype (1e39 into float32) raise, naming the key, and leave the module unchanged."""
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         targets, optional = {}, set()
@@ -427,7 +454,7 @@ class Module:
                 errors.append(f'size mismatch for {key}: copying a param with shape {tuple(a.shape)} from '
                               f'checkpoint, the shape in current model is {tuple(t.shape)}.')
                 continue
-            arrays[key] = a
+            arrays[key] = _cast_checked(a, t, key)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
@@ -439,9 +466,9 @@ class Module:
             for key, a in arrays.items():
                 t = targets[key]
                 if assign:
-                    t.array = a.astype(t.dtype, copy=True) if a.dtype != t.dtype else a.copy()
+                    t.array = a
                 else:
-                    t.copy_(Tensor._wrap(a.astype(t.dtype, copy=False)))
+                    t.copy_(Tensor._wrap(a))
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------------------------ repr

@@ -2,8 +2,9 @@
 
 An optimizer holds ``param_groups`` (a list of dicts: ``'params'`` plus hyper-parameters) and ``state`` (a
 dict from parameter Tensor to a dict of buffers). Subclasses write ``step`` as a plain loop over parameters
-that works on the raw arrays (``p.array``, ``p.grad.array``) in place, under ``no_grad``: the same formulas,
-in the same order, as PyTorch's single-tensor ("for-loop") implementations.
+that starts with ``self._prepare_step(closure)`` (which checks every gradient and hyper-parameter first, so a
+step is all-or-nothing) and works on the raw arrays (``p.array``, ``p.grad.array``) in place, under
+``no_grad``: the same formulas, in the same order, as PyTorch's single-tensor ("for-loop") implementations.
 
 Where we differ from PyTorch:
 - parameters with ``requires_grad=False`` are skipped even when they hold a stale ``.grad``;
@@ -104,12 +105,36 @@ class Optimizer:
     def step(self, closure=None):
         raise NotImplementedError
 
-    @staticmethod
-    def _closure_loss(closure):
-        if closure is None:
-            return None
-        with enable_grad():
-            return closure()
+    def _prepare_step(self, closure):
+        """Run ``closure`` (if any), then check every group's hyper-parameters and every gradient before a
+        subclass's ``step`` touches a parameter or its state, so that a bad one leaves everything as it was."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for gi, group in enumerate(self.param_groups):
+            for key in ("lr", "eps", "weight_decay"):
+                if key in group and not (isinstance(group[key], (int, float, np.number))
+                                         and np.isfinite(float(group[key]))):
+                    raise ValueError(f"param group {gi}: expected a finite number for {key!r}, got "
+                                     f"{group[key]!r}")
+            names = group.get("param_names")
+            for i, p in enumerate(group["params"]):
+                if not p.requires_grad or p.grad is None:
+                    continue
+                g = p.grad.array
+                what = None
+                if g.shape != p.shape:
+                    what = f"a gradient of shape {tuple(g.shape)}, expected the parameter's {tuple(p.shape)}"
+                elif g.dtype != p.dtype:
+                    what = f"a gradient of dtype {g.dtype}, expected the parameter's {p.dtype}"
+                elif backend.device_of(g) != p.device:
+                    what = f"a gradient on {backend.device_of(g)}, expected the parameter's {p.device}"
+                if what:
+                    name = f"{names[i]!r} (group {gi}, param {i})" if names else f"group {gi}, param {i}"
+                    raise RuntimeError(f"{type(self).__name__}.step: parameter {name} has {what}; "
+                                       f"nothing was updated")
+        return loss
 
     @staticmethod
     def _params_with_grad(group):
@@ -118,11 +143,9 @@ class Optimizer:
 
     @staticmethod
     def _grad(p, maximize):
-        """The raw gradient array of ``p`` (negated for ``maximize``); never modified in place."""
+        """The raw gradient array of ``p`` (negated for ``maximize``; checked by ``_prepare_step``); never
+        modified in place."""
         g = p.grad.array
-        if g.shape != p.shape:
-            raise RuntimeError(f"the gradient of a parameter has shape {tuple(g.shape)}, but the parameter "
-                               f"has shape {tuple(p.shape)}")
         return -g if maximize else g
 
     @staticmethod

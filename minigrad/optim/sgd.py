@@ -25,7 +25,7 @@ class SGD(Optimizer):
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()``'s loss if given."""
-        loss = self._closure_loss(closure)
+        loss = self._prepare_step(closure)
         with no_grad():
             for group in self.param_groups:
                 lr, wd = float(group["lr"]), float(group["weight_decay"])

@@ -386,3 +386,33 @@ def test_replacing_a_layer_keeps_its_place():
     m[0].bias = nn.Parameter(minigrad.zeros(4))
     tm[0].bias = torch.nn.Parameter(torch.zeros(4))
     assert list(m.state_dict()) == list(tm.state_dict()) and repr(m) == repr(tm)
+
+
+def _bits(m):
+    return {k: (v.numpy().dtype, v.numpy().tobytes()) for k, v in m.state_dict().items()}
+
+
+@pytest.mark.parametrize("value, error, expected", [
+    (np.array(["a", "b"]), TypeError, r"'1\.bias' has dtype <U1, expected a bool, integer or floating"),
+    (np.array([1 + 2j, 3j]), TypeError, r"'1\.bias' has dtype complex128, expected"),
+    (np.array([object(), object()]), TypeError, r"'1\.bias' has dtype object, expected"),
+    (np.array([1e39, 0.0]), ValueError, r"'1\.bias' does not fit float32: 1e\+39"),
+])
+def test_load_state_dict_bad_value_in_a_later_key_loads_nothing(value, error, expected):
+    m = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    sd = {k: minigrad.zeros(*v.shape) for k, v in m.state_dict().items()}
+    sd["1.bias"] = value
+    before = _bits(m)
+    with pytest.raises(error, match=expected):
+        m.load_state_dict(sd)
+    assert _bits(m) == before
+
+
+def test_load_state_dict_value_out_of_an_integer_range_is_refused():
+    m = nn.BatchNorm1d(2)
+    sd = dict(m.state_dict())
+    sd["num_batches_tracked"] = np.array(2.0 ** 70)
+    before = _bits(m)
+    with pytest.raises(ValueError, match=r"'num_batches_tracked' does not fit int64"):
+        m.load_state_dict(sd)
+    assert _bits(m) == before

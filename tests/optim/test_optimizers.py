@@ -461,3 +461,66 @@ def test_named_parameters_like_torch():
     assert opt.state_dict()["param_groups"][0]["param_names"] == topt.state_dict()["param_groups"][0]["param_names"]
     with pytest.raises(ValueError, match="with/without names"):
         optim.SGD([("w", m[0].weight), m[0].bias], lr=0.1)
+
+
+def _opt_bits(params, opt):
+    """Every byte of the parameters and of the optimizer's state, to check a refused step changed nothing."""
+    state = [(k, v.numpy().tobytes() if isinstance(v, minigrad.Tensor) else v)
+             for p in params for k, v in sorted(opt.state.get(p, {}).items())]
+    return [p.detach().numpy().tobytes() for p in params], state
+
+
+@pytest.mark.parametrize("name,kwargs", CONFIGS, ids=IDS)
+def test_step_with_a_bad_gradient_on_the_last_parameter_changes_nothing(name, kwargs):
+    params = [minigrad.randn(3, 2, requires_grad=True), minigrad.randn(4, requires_grad=True)]
+    opt = getattr(optim, name)(params, **kwargs)
+    for p in params:
+        p.grad = minigrad.ones_like(p)
+    opt.step()                                              # state exists, so a second step could corrupt it
+    params[0].grad = minigrad.ones_like(params[0])
+    params[1].grad.array = np.ones(5, np.float32)           # bypasses the .grad setter
+    before = _opt_bits(params, opt)
+    with pytest.raises(RuntimeError, match=r"group 0, param 1 has a gradient of shape \(5,\), expected the "
+                                           r"parameter's \(4,\)"):
+        opt.step()
+    assert _opt_bits(params, opt) == before
+    params[1].grad.array = np.ones(4, np.float64)
+    with pytest.raises(RuntimeError, match="gradient of dtype float64, expected the parameter's float32"):
+        opt.step()
+    assert _opt_bits(params, opt) == before
+
+
+def test_step_names_the_parameter_from_named_parameters():
+    model = minigrad.nn.Linear(2, 3)
+    opt = optim.Adam(model.named_parameters())
+    model.weight.grad = minigrad.ones_like(model.weight)
+    model.bias.grad = minigrad.ones_like(model.bias)
+    model.bias.grad.array = np.ones((1, 3), np.float32)
+    with pytest.raises(RuntimeError, match=r"parameter 'bias' \(group 0, param 1\) has a gradient of shape"):
+        opt.step()
+    assert not opt.state
+
+
+@pytest.mark.parametrize("key, value", [("lr", float("nan")), ("lr", "0.1"), ("eps", float("inf"))])
+def test_step_refuses_a_non_finite_hyperparameter(key, value):
+    p = minigrad.randn(3, requires_grad=True)
+    opt = optim.Adam([p])
+    p.grad = minigrad.ones_like(p)
+    opt.param_groups[0][key] = value
+    before = p.detach().numpy().tobytes()
+    with pytest.raises(ValueError, match=rf"param group 0: expected a finite number for '{key}', got"):
+        opt.step()
+    assert p.detach().numpy().tobytes() == before and not opt.state
+
+
+def test_assigning_a_bad_grad_is_refused_at_assignment():
+    p = minigrad.randn(3, 2, requires_grad=True)
+    with pytest.raises(TypeError, match="expected to be a Tensor or None but got grad of type ndarray"):
+        p.grad = np.ones((3, 2), np.float32)
+    with pytest.raises(RuntimeError, match=r"assigned grad has shape \(2, 3\), expected the tensor's shape "
+                                           r"\(3, 2\)"):
+        p.grad = minigrad.ones(2, 3)
+    with pytest.raises(RuntimeError, match="assigned grad has dtype minigrad.float64, expected the tensor's "
+                                           "dtype minigrad.float32"):
+        p.grad = minigrad.ones(3, 2, dtype=minigrad.float64)
+    assert p.grad is None
