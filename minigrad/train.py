@@ -155,7 +155,7 @@ class Config:
     seed: int = 0
     out: str = "runs/lenet5"
     resume: str | None = None
-    limit: int | None = None        # use only the first N training images (smoke runs)
+    limit: int | None = None        # a stratified sample of N training and N test images (smoke runs)
     progress: bool = True
 
 
@@ -209,24 +209,33 @@ def build_loss(cfg):
     raise ValueError(f"unknown loss {cfg.loss!r}: expected ce or svm")
 
 
-def run(cfg: Config, log=print):
-    """Train ``cfg.model`` on ``cfg.dataset`` and write metrics.csv, checkpoint.mg and curves.png to
-    ``cfg.out``. Returns the history (one dict per epoch)."""
-    from minigrad.utils.data import DataLoader, Subset
-    minigrad.manual_seed(cfg.seed)
+def build_datasets(cfg):
+    """(dataset class, train set, test set) for ``cfg``: the dataset's usual transforms, and with
+    ``cfg.limit`` a stratified, seeded sample of that many images of each split (every class is in it,
+    whatever the order of the files)."""
+    from minigrad.utils.data import Subset
     ds_cls = minigrad.datasets.DATASETS.get(cfg.dataset.lower())
     if ds_cls is None:
         raise ValueError(f"unknown dataset {cfg.dataset!r}; expected one of {sorted(minigrad.datasets.DATASETS)}")
     size = 32 if cfg.model.startswith("lenet") else None     # LeNet-5 reads 32x32 (digits padded, as in the paper)
     train_tf = minigrad.datasets.default_transform(cfg.dataset, train=True, augment=cfg.augment, size=size)
     test_tf = minigrad.datasets.default_transform(cfg.dataset, train=False, size=size)
-    root = cfg.data_dir
     download = cfg.dataset.lower() != "mnist5k"
-    train_set = ds_cls(root=root, train=True, transform=train_tf, download=download)
-    test_set = ds_cls(root=root, train=False, transform=test_tf, download=download)
+    train_set = ds_cls(root=cfg.data_dir, train=True, transform=train_tf, download=download)
+    test_set = ds_cls(root=cfg.data_dir, train=False, transform=test_tf, download=download)
     if cfg.limit:
-        train_set = Subset(train_set, list(range(min(cfg.limit, len(train_set)))))
-        test_set = Subset(test_set, list(range(min(cfg.limit, len(test_set)))))
+        def sample(ds):
+            return Subset(ds, minigrad.datasets.stratified_sample(ds.targets, cfg.limit, cfg.seed).tolist())
+        train_set, test_set = sample(train_set), sample(test_set)
+    return ds_cls, train_set, test_set
+
+
+def run(cfg: Config, log=print):
+    """Train ``cfg.model`` on ``cfg.dataset`` and write metrics.csv, checkpoint.mg and curves.png to
+    ``cfg.out``. Returns the history (one dict per epoch)."""
+    from minigrad.utils.data import DataLoader
+    minigrad.manual_seed(cfg.seed)
+    ds_cls, train_set, test_set = build_datasets(cfg)
     shuffle_gen = minigrad.Generator()
     train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=shuffle_gen)
     test_loader = DataLoader(test_set, batch_size=max(cfg.batch_size, 256))
@@ -336,8 +345,8 @@ def add_train_parser(subparsers):
                                                              "cifar100"])
     p.add_argument("--data-dir", default=d.data_dir, help="dataset folder (default: $MINIGRAD_DATA or "
                                                           "~/.cache/minigrad)")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--epochs", type=_positive_int, default=d.epochs)
+    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--optimizer", default=d.optimizer, choices=["sgd", "adam", "adamw"])
     p.add_argument("--momentum", type=float, default=d.momentum)
@@ -350,10 +359,21 @@ def add_train_parser(subparsers):
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--out", default=None, help="output folder (default: runs/MODEL-DATASET)")
     p.add_argument("--resume", default=None, metavar="CHECKPOINT")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N images (smoke runs)")
+    p.add_argument("--limit", type=_positive_int, default=None, help="train and test on a stratified, seeded sample of N images each (smoke runs)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(func=_train_command)
     return p
+
+
+def _positive_int(text):
+    """argparse type: a whole number >= 1 (``--epochs 0`` or ``--limit 0`` is refused, not a silent no-op)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
 
 
 def _train_command(args):

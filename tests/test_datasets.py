@@ -393,11 +393,33 @@ def test_mnist5k_split():
     images, labels = D._load_mnist5k()
     tr, te = D.stratified_split(labels, 1000, 0)
     assert len(np.intersect1d(tr, te)) == 0 and len(np.union1d(tr, te)) == 5000
-    np.testing.assert_array_equal(test.data, images[te])
+    np.testing.assert_array_equal(np.sort(test.data.reshape(1000, -1), 0), np.sort(images[te].reshape(1000, -1), 0))
     again = D.MNIST5k(train=False)
     np.testing.assert_array_equal(again.data, test.data)  # the default split never changes
     other = D.MNIST5k(train=False, seed=1)
     assert not np.array_equal(other.data, test.data)
+
+
+def test_mnist5k_is_shuffled_so_any_prefix_has_every_class():
+    # the file is sorted by class: unshuffled, the first 400 training images were all zeros
+    for train in (True, False):
+        ds = D.MNIST5k(train=train)
+        assert not np.all(np.diff(ds.targets) >= 0)
+        assert set(ds.targets[:100].tolist()) == set(range(10))
+        counts = np.bincount(ds.targets[:400], minlength=10)
+        assert counts.min() >= 20, counts           # 40 expected per class; far from one or two classes
+    np.testing.assert_array_equal(D.MNIST5k().targets, D.MNIST5k().targets)     # the order is fixed
+
+
+def test_stratified_sample_keeps_class_shares_in_a_mixed_order():
+    labels = np.repeat(np.arange(4), [100, 50, 30, 20])           # sorted, unbalanced
+    idx = D.stratified_sample(labels, 40, seed=0)
+    assert len(idx) == 40 and len(set(idx.tolist())) == 40
+    assert np.bincount(labels[idx]).tolist() == [20, 10, 6, 4]
+    assert not np.all(np.diff(labels[idx]) >= 0)
+    np.testing.assert_array_equal(idx, D.stratified_sample(labels, 40, seed=0))
+    assert not np.array_equal(idx, D.stratified_sample(labels, 40, seed=1))
+    assert sorted(D.stratified_sample(labels, 10**6, seed=0).tolist()) == list(range(200))  # n > len: all
 
 
 def test_stratified_split_unbalanced_classes():

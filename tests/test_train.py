@@ -82,3 +82,22 @@ def test_unknown_dataset_and_channel_mismatch_are_clear():
     from minigrad.train import build_model
     with pytest.raises(ValueError, match="3-channel images.*1"):
         build_model("alexnet", 10, 1)
+
+
+def test_limit_is_a_stratified_sample_of_train_and_test(tmp_path):
+    from minigrad.train import build_datasets
+    _, train_set, test_set = build_datasets(_cfg(tmp_path, limit=400, augment=False))
+    for ds in (train_set, test_set):
+        labels = np.array([int(ds[i][1]) for i in range(len(ds))])
+        assert len(labels) == 400 and np.bincount(labels, minlength=10).tolist() == [40] * 10
+
+
+@pytest.mark.parametrize("flag,value", [("--epochs", "0"), ("--epochs", "-1"), ("--limit", "0"),
+                                        ("--batch-size", "0"), ("--epochs", "two")])
+def test_cli_refuses_non_positive_counts_before_anything_runs(tmp_path, flag, value):
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "minigrad", "train", "lenet5", flag, value, "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and f"argument {flag}: expected a whole number >= 1" in r.stderr, r.stderr
+    assert not out.exists()
