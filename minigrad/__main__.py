@@ -1,26 +1,53 @@
-"""``python -m minigrad <subcommand>``: a thin dispatcher; the subcommands live in ``minigrad.cli``."""
+"""``python -m minigrad <subcommand>``: a thin dispatcher; the subcommands live in ``minigrad.cli``.
+
+A user's mistake (an unknown model, a missing or corrupt file, no GPU, a bad number) ends with one line,
+``minigrad: error: ...``, and exit status 2; Ctrl-C ends with one line and status 130. ``--debug`` (or
+``MINIGRAD_DEBUG=1``) shows the traceback instead."""
 import argparse
+import os
 import sys
 
 
 def build_parser():
-    from . import cli, train
-    from . import __version__
+    from . import __version__, cli, train
     parser = argparse.ArgumentParser(prog="minigrad", description="minigrad command-line tools")
     parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     train.add_train_parser(subparsers)
     cli.add_summary_parser(subparsers)
     return parser
 
 
+def _user_errors():
+    """The exception types that mean 'the input was wrong', not 'minigrad is broken'."""
+    from .backend import DeviceUnavailableError
+    from .serialization import CheckpointError
+    from .utils.data.download import DownloadError
+    return (ValueError, OSError, ImportError, CheckpointError, DownloadError, DeviceUnavailableError)
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    return args.func(args) or 0
+    debug = args.debug or os.environ.get("MINIGRAD_DEBUG", "") not in ("", "0")
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt as e:
+        if debug:
+            raise
+        print("minigrad: interrupted" + (f" {e}" if str(e) else ""), file=sys.stderr)
+        return 130
+    except _user_errors() as e:
+        if debug:
+            raise
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"minigrad: error: {message} (run with --debug for the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

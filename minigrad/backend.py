@@ -41,14 +41,18 @@ def is_cuda_available() -> bool:
         return False
 
 
+class DeviceUnavailableError(RuntimeError):
+    """A device was asked for that this machine cannot give (no CuPy, or no GPU)."""
+
+
 def _require_cupy():
     cp = _load_cupy()
     if cp is None:
-        raise RuntimeError(
+        raise DeviceUnavailableError(
             "device 'cuda' needs CuPy, which could not be imported "
             f"({_cupy_error!r}); install it with `pip install minigrad[cuda12]` (or [cuda13])")
     if not is_cuda_available():
-        raise RuntimeError("device 'cuda' was asked for, but CuPy sees no GPU on this machine")
+        raise DeviceUnavailableError("device 'cuda' was asked for, but CuPy sees no GPU on this machine")
     return cp
 
 

@@ -235,28 +235,34 @@ def run(cfg: Config, log=print):
     ``cfg.out``. Returns the history (one dict per epoch)."""
     from minigrad.utils.data import DataLoader
     minigrad.manual_seed(cfg.seed)
-    ds_cls, train_set, test_set = build_datasets(cfg)
-    shuffle_gen = minigrad.Generator()
-    train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=shuffle_gen)
-    test_loader = DataLoader(test_set, batch_size=max(cfg.batch_size, 256))
-
+    # What can be checked without the data is checked first (model name, device, checkpoint), and
+    # nothing is written to disk until the data is loaded and the run really starts.
+    ds_cls = minigrad.datasets.DATASETS.get(cfg.dataset.lower())
+    if ds_cls is None:
+        raise ValueError(f"unknown dataset {cfg.dataset!r}; expected one of {sorted(minigrad.datasets.DATASETS)}")
+    minigrad.device(cfg.device)
     num_classes = len(ds_cls.classes) if ds_cls.classes else 10
     model = build_model(cfg.model, num_classes, len(ds_cls.mean)).to(cfg.device)
     optimizer = build_optimizer(cfg, model.parameters())
+    ckpt = minigrad.load(cfg.resume, map_location=cfg.device) if cfg.resume else None
+
+    _, train_set, test_set = build_datasets(cfg)
+    shuffle_gen = minigrad.Generator()
+    train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=shuffle_gen)
+    test_loader = DataLoader(test_set, batch_size=max(cfg.batch_size, 256))
     scheduler = build_scheduler(cfg, optimizer, len(train_loader))
     loss_fn = build_loss(cfg)
 
-    os.makedirs(cfg.out, exist_ok=True)
-    ckpt_path = os.path.join(cfg.out, "checkpoint.mg")
     history, start = [], 0
-    if cfg.resume:
-        ckpt = minigrad.load(cfg.resume, map_location=cfg.device)
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None and ckpt.get("scheduler") is not None:
             scheduler.load_state_dict(ckpt["scheduler"])
         history, start = list(ckpt["history"]), int(ckpt["epoch"])
         log(f"resumed from {cfg.resume} at epoch {start}")
+    os.makedirs(cfg.out, exist_ok=True)
+    ckpt_path = os.path.join(cfg.out, "checkpoint.mg")
     n_params = sum(p.numel() for p in model.parameters())
     log(f"{cfg.model}: {n_params:,} parameters; {cfg.dataset}: {len(train_set)} train / {len(test_set)} test "
         f"images; {cfg.epochs} epochs on {cfg.device}")
@@ -381,7 +387,15 @@ def _train_command(args):
     cfg = Config(**{k: v for k, v in vars(args).items() if k in fields})
     if cfg.out is None:
         cfg.out = os.path.join("runs", f"{cfg.model}-{cfg.dataset}")
-    run(cfg)
+    try:
+        run(cfg)
+    except KeyboardInterrupt:
+        ckpt = os.path.join(cfg.out, "checkpoint.mg")
+        if not os.path.exists(ckpt):
+            raise KeyboardInterrupt("no epoch had finished, so there is no checkpoint") from None
+        epoch = minigrad.load(ckpt).get("epoch", 0)
+        raise KeyboardInterrupt(f"after epoch {epoch}, whose checkpoint is kept; resume with: python -m minigrad "
+                                f"train {cfg.model} --dataset {cfg.dataset} --resume {ckpt} --out {cfg.out}") from None
     return 0
 
 

@@ -101,3 +101,55 @@ def test_cli_refuses_non_positive_counts_before_anything_runs(tmp_path, flag, va
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and f"argument {flag}: expected a whole number >= 1" in r.stderr, r.stderr
     assert not out.exists()
+
+
+def _cli(args, cwd, **kw):
+    return subprocess.run([sys.executable, "-m", "minigrad"] + args, capture_output=True, text=True, cwd=cwd,
+                          timeout=300, env=dict(os.environ, PYTHONPATH=ROOT, **kw))
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["train", "lenet9"], "unknown model 'lenet9'"),
+    (["train", "lenet5", "--dataset", "svhn"], "invalid choice: 'svhn'"),
+    (["train", "lenet5", "--resume", "missing.mg"], "missing.mg"),
+    (["train", "lenet5", "--resume", "corrupt.mg"], "corrupt.mg"),
+    (["train", "lenet5", "--device", "tpu"], "unknown device 'tpu'"),
+    (["summary", "lenet9"], "unknown model 'lenet9'"),
+])
+def test_cli_user_errors_are_one_line_exit_2_and_leave_nothing_on_disk(tmp_path, args, expected):
+    (tmp_path / "corrupt.mg").write_bytes(b"PK\x03\x04 not really a checkpoint")
+    out = tmp_path / "run"
+    r = _cli(args + (["--out", str(out)] if args[0] == "train" else []), cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and expected in r.stderr, r.stderr
+    assert len([line for line in r.stderr.splitlines() if "error" in line]) == 1, r.stderr
+    assert not out.exists()
+
+
+def test_cli_debug_shows_the_traceback(tmp_path):
+    r = _cli(["--debug", "train", "lenet9", "--out", str(tmp_path / "run")], cwd=tmp_path)
+    assert r.returncode != 0 and "Traceback" in r.stderr and "unknown model 'lenet9'" in r.stderr
+    r = _cli(["train", "lenet9", "--out", str(tmp_path / "run")], cwd=tmp_path, MINIGRAD_DEBUG="1")
+    assert "Traceback" in r.stderr
+
+
+def test_ctrl_c_is_one_line_exit_130_and_keeps_the_checkpoint(tmp_path):
+    import signal
+    import time
+    out = tmp_path / "run"
+    p = subprocess.Popen([sys.executable, "-m", "minigrad", "train", "lenet5", "--limit", "200", "--epochs", "500",
+                          "--no-progress", "--out", str(out)], cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    ckpt = out / "checkpoint.mg"
+    deadline = time.monotonic() + 240
+    while not ckpt.exists() and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.2)
+    assert ckpt.exists(), "no checkpoint was written"
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 130, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert "minigrad: interrupted after epoch" in stderr and f"--resume {ckpt}" in stderr, stderr
+    state = minigrad.load(str(ckpt))                           # intact: loads, with at least one epoch done
+    assert state["epoch"] >= 1 and set(state["model"]) == set(minigrad.models.lenet5().state_dict())
