@@ -17,6 +17,7 @@ import csv
 import dataclasses
 import inspect
 import io
+import math
 import os
 import sys
 import time
@@ -143,7 +144,7 @@ class Config:
     data_dir: str | None = None
     epochs: int = 10
     batch_size: int = 64
-    lr: float = 0.05
+    lr: float | None = None         # None: the optimizer's default, DEFAULT_LR
     optimizer: str = "sgd"
     momentum: float = 0.9
     weight_decay: float = 5e-4
@@ -157,6 +158,28 @@ class Config:
     resume: str | None = None
     limit: int | None = None        # a stratified sample of N training and N test images (smoke runs)
     progress: bool = True
+
+
+# The learning rate each optimizer gets when --lr is not given (the values the PyTorch examples use; Adam's
+# 1e-3 is its paper's default: SGD's 0.05 would make Adam diverge).
+DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
+
+
+def check_config(cfg):
+    """Refuse settings that cannot train, before anything is loaded or written; fill in the default lr."""
+    if cfg.optimizer.lower() not in DEFAULT_LR:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}: expected one of {sorted(DEFAULT_LR)}")
+    if cfg.lr is None:
+        cfg.lr = DEFAULT_LR[cfg.optimizer.lower()]
+    if not (math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise ValueError(f"--lr must be a positive number, got {cfg.lr}")
+    if not (0 <= cfg.momentum < 1):
+        raise ValueError(f"--momentum must be in [0, 1), got {cfg.momentum} (momentum >= 1 makes SGD diverge)")
+    if not (math.isfinite(cfg.weight_decay) and cfg.weight_decay >= 0):
+        raise ValueError(f"--weight-decay must be >= 0, got {cfg.weight_decay}")
+    if not (0 <= cfg.label_smoothing < 1):
+        raise ValueError(f"--label-smoothing must be in [0, 1), got {cfg.label_smoothing}")
+    return cfg
 
 
 def build_model(name, num_classes, in_channels):
@@ -234,6 +257,7 @@ def run(cfg: Config, log=print):
     """Train ``cfg.model`` on ``cfg.dataset`` and write metrics.csv, checkpoint.mg and curves.png to
     ``cfg.out``. Returns the history (one dict per epoch)."""
     from minigrad.utils.data import DataLoader
+    check_config(cfg)
     minigrad.manual_seed(cfg.seed)
     # What can be checked without the data is checked first (model name, device, checkpoint), and
     # nothing is written to disk until the data is loaded and the run really starts.
@@ -265,7 +289,7 @@ def run(cfg: Config, log=print):
     ckpt_path = os.path.join(cfg.out, "checkpoint.mg")
     n_params = sum(p.numel() for p in model.parameters())
     log(f"{cfg.model}: {n_params:,} parameters; {cfg.dataset}: {len(train_set)} train / {len(test_set)} test "
-        f"images; {cfg.epochs} epochs on {cfg.device}")
+        f"images; {cfg.epochs} epochs on {cfg.device}; {cfg.optimizer} lr {cfg.lr:g}")
 
     def on_epoch_start(epoch):
         # Each epoch's randomness (shuffling, augmentation, dropout) depends on (seed, epoch) only.
@@ -346,14 +370,16 @@ def add_train_parser(subparsers):
     p = subparsers.add_parser("train", help="train a zoo model on a dataset",
                               description="Train a model from minigrad.models; writes metrics.csv, "
                                           "checkpoint.mg and curves.png to --out.")
-    p.add_argument("model", nargs="?", default=d.model, help="model name, e.g. lenet5, resnet20")
+    p.add_argument("model", nargs="?", default=d.model,
+                   help="model name: " + ", ".join(minigrad.models.list_models()))
     p.add_argument("--dataset", default=d.dataset, choices=["mnist5k", "mnist", "fashion-mnist", "cifar10",
                                                              "cifar100"])
     p.add_argument("--data-dir", default=d.data_dir, help="dataset folder (default: $MINIGRAD_DATA or "
                                                           "~/.cache/minigrad)")
     p.add_argument("--epochs", type=_positive_int, default=d.epochs)
     p.add_argument("--batch-size", type=_positive_int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr", type=float, default=d.lr,
+                   help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     p.add_argument("--optimizer", default=d.optimizer, choices=["sgd", "adam", "adamw"])
     p.add_argument("--momentum", type=float, default=d.momentum)
     p.add_argument("--weight-decay", type=float, default=d.weight_decay)
@@ -367,6 +393,9 @@ def add_train_parser(subparsers):
     p.add_argument("--resume", default=None, metavar="CHECKPOINT")
     p.add_argument("--limit", type=_positive_int, default=None, help="train and test on a stratified, seeded sample of N images each (smoke runs)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
+    for action in p._actions:       # --help shows every default
+        if action.dest != "help" and "default:" not in (action.help or ""):
+            action.help = ((action.help + " ") if action.help else "") + "(default: %(default)s)"
     p.set_defaults(func=_train_command)
     return p
 

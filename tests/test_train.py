@@ -153,3 +153,36 @@ def test_ctrl_c_is_one_line_exit_130_and_keeps_the_checkpoint(tmp_path):
     assert "minigrad: interrupted after epoch" in stderr and f"--resume {ckpt}" in stderr, stderr
     state = minigrad.load(str(ckpt))                           # intact: loads, with at least one epoch done
     assert state["epoch"] >= 1 and set(state["model"]) == set(minigrad.models.lenet5().state_dict())
+
+
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 1e-3), ("adamw", 1e-3)])
+def test_each_optimizer_gets_its_own_default_lr(optimizer, lr):
+    from minigrad.train import check_config
+    assert check_config(Config(optimizer=optimizer)).lr == lr
+    assert check_config(Config(optimizer=optimizer, lr=0.2)).lr == 0.2
+
+
+@pytest.mark.parametrize("kw,expected", [(dict(momentum=2.0), "--momentum must be in [0, 1), got 2.0"),
+                                         (dict(lr=-1.0), "--lr must be a positive number, got -1.0"),
+                                         (dict(lr=float("nan")), "--lr must be a positive number"),
+                                         (dict(label_smoothing=1.5), "--label-smoothing must be in [0, 1)")])
+def test_settings_that_cannot_train_are_refused_before_anything_is_written(tmp_path, kw, expected):
+    with pytest.raises(ValueError) as e:
+        run(_cfg(tmp_path / "run", **kw), log=lambda *a: None)
+    assert expected in str(e.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_first_line_names_the_optimizer_and_its_lr(tmp_path):
+    lines = []
+    run(_cfg(tmp_path, optimizer="adam", lr=None, epochs=1, limit=64), log=lines.append)
+    assert "adam lr 0.001" in lines[0]
+
+
+def test_help_shows_defaults_and_the_model_and_dataset_names(tmp_path):
+    r = _cli(["train", "--help"], cwd=tmp_path)
+    text = " ".join(r.stdout.split())
+    assert r.returncode == 0
+    for piece in ("(default: 10)", "(default: 64)", "(default: cosine)", "sgd 0.05, adam 0.001", "resnet20",
+                  "efficientnet_b0", "fashion-mnist"):
+        assert piece in text, piece
