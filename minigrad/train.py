@@ -154,7 +154,7 @@ class Config:
     augment: bool = False
     device: str = "cpu"
     seed: int = 0
-    out: str = "runs/lenet5"
+    out: str | None = None          # None: runs/MODEL-DATASET
     resume: str | None = None
     limit: int | None = None        # a stratified sample of N training and N test images (smoke runs)
     progress: bool = True
@@ -224,6 +224,23 @@ def build_scheduler(cfg, optimizer, steps_per_epoch):
     raise ValueError(f"unknown scheduler {cfg.scheduler!r}: expected none, cosine, step, onecycle or plateau")
 
 
+def extend_schedule(cfg, scheduler):
+    """A resumed run whose ``--epochs`` changed: a cosine or step schedule is rebuilt over the new total and
+    continued from the current epoch (the learning rate is what the new schedule has there), never a silent
+    warm restart of the old one; one-cycle, whose shape is fixed by its total, cannot be stretched."""
+    S = minigrad.optim.lr_scheduler
+    if isinstance(scheduler, S.CosineAnnealingLR):
+        scheduler.T_max = cfg.epochs
+    elif isinstance(scheduler, S.StepLR):
+        scheduler.step_size = max(cfg.epochs // 3, 1)
+    elif isinstance(scheduler, S.OneCycleLR):
+        raise ValueError(f"a one-cycle run cannot be extended to {cfg.epochs} epochs (its schedule is fixed by "
+                         f"its total length); start a new run, or resume with the same --epochs")
+    else:
+        return
+    scheduler._update_lr(epoch=scheduler.last_epoch)
+
+
 def build_loss(cfg):
     if cfg.loss == "ce":
         return lambda out, y: F.cross_entropy(out, y, label_smoothing=cfg.label_smoothing)
@@ -258,6 +275,8 @@ def run(cfg: Config, log=print):
     ``cfg.out``. Returns the history (one dict per epoch)."""
     from minigrad.utils.data import DataLoader
     check_config(cfg)
+    if cfg.out is None:
+        cfg.out = os.path.join("runs", f"{cfg.model}-{cfg.dataset}")
     minigrad.manual_seed(cfg.seed)
     # What can be checked without the data is checked first (model name, device, checkpoint), and
     # nothing is written to disk until the data is loaded and the run really starts.
@@ -283,6 +302,9 @@ def run(cfg: Config, log=print):
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None and ckpt.get("scheduler") is not None:
             scheduler.load_state_dict(ckpt["scheduler"])
+            saved_epochs = (ckpt.get("config") or {}).get("epochs", cfg.epochs)
+            if saved_epochs != cfg.epochs:
+                extend_schedule(cfg, scheduler)
         history, start = list(ckpt["history"]), int(ckpt["epoch"])
         log(f"resumed from {cfg.resume} at epoch {start}")
     os.makedirs(cfg.out, exist_ok=True)
@@ -393,9 +415,14 @@ def add_train_parser(subparsers):
     p.add_argument("--resume", default=None, metavar="CHECKPOINT")
     p.add_argument("--limit", type=_positive_int, default=None, help="train and test on a stratified, seeded sample of N images each (smoke runs)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
-    for action in p._actions:       # --help shows every default
-        if action.dest != "help" and "default:" not in (action.help or ""):
-            action.help = ((action.help + " ") if action.help else "") + "(default: %(default)s)"
+    p.add_argument("--overwrite", action="store_true", help="let --out replace a run already there")
+    for action in p._actions:
+        if action.dest == "help":
+            continue
+        if "default:" not in (action.help or ""):     # --help shows every default
+            action.help = ((action.help + " ") if action.help else "") + f"(default: {action.default})"
+        # unset flags stay unset, so that --resume can tell the checkpoint's settings from those given
+        action.default = argparse.SUPPRESS
     p.set_defaults(func=_train_command)
     return p
 
@@ -411,11 +438,38 @@ def _positive_int(text):
     return value
 
 
-def _train_command(args):
+def config_from_args(args, log=print):
+    """The run's Config: flags given on the command line over, with ``--resume``, the configuration saved in
+    the checkpoint (model, dataset, loss, optimizer, schedule, seed, out folder, ...), over the defaults. A
+    new run never writes into an existing run's folder: the default ``runs/MODEL-DATASET`` becomes
+    ``...-2``, ``-3``, and an explicit ``--out`` that holds a run needs ``--overwrite``."""
     fields = {f.name for f in dataclasses.fields(Config)}
-    cfg = Config(**{k: v for k, v in vars(args).items() if k in fields})
+    given = {k: v for k, v in vars(args).items() if k in fields}
+    overwrite = getattr(args, "overwrite", False)
+    if given.get("resume"):
+        saved = minigrad.load(given["resume"]).get("config") or {}
+        base = {k: v for k, v in saved.items() if k in fields and k not in ("resume", "progress")}
+        changed = {k: v for k, v in given.items() if k in base and base[k] != v}
+        cfg = Config(**{**base, **given})
+        log(f"resuming {given['resume']} with its saved configuration"
+            + ("; overridden: " + ", ".join(f"{k}={v}" for k, v in changed.items()) if changed else ""))
+        return cfg
+    cfg = Config(**given)
     if cfg.out is None:
-        cfg.out = os.path.join("runs", f"{cfg.model}-{cfg.dataset}")
+        cfg.out = base = os.path.join("runs", f"{cfg.model}-{cfg.dataset}")
+        n = 2
+        while os.path.exists(cfg.out):
+            cfg.out, n = f"{base}-{n}", n + 1
+        if cfg.out != base:
+            log(f"{base} holds an earlier run: writing to {cfg.out}")
+    elif os.path.isdir(cfg.out) and os.listdir(cfg.out) and not overwrite:
+        raise ValueError(f"--out {cfg.out} already holds a run; pass --overwrite to replace it, or choose "
+                         f"another folder")
+    return cfg
+
+
+def _train_command(args):
+    cfg = config_from_args(args)
     try:
         run(cfg)
     except KeyboardInterrupt:

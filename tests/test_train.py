@@ -186,3 +186,56 @@ def test_help_shows_defaults_and_the_model_and_dataset_names(tmp_path):
     for piece in ("(default: 10)", "(default: 64)", "(default: cosine)", "sgd 0.05, adam 0.001", "resnet20",
                   "efficientnet_b0", "fashion-mnist"):
         assert piece in text, piece
+
+
+def _run_cli(args, cwd):
+    r = _cli(args + ["--no-progress"], cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_runs_never_overwrite_each_other(tmp_path):
+    args = ["train", "lenet5", "--limit", "64", "--epochs", "1"]
+    _run_cli(args, tmp_path)
+    first = (tmp_path / "runs/lenet5-mnist5k/checkpoint.mg").read_bytes()
+    out = _run_cli(args + ["--seed", "1"], tmp_path)
+    assert "writing to runs/lenet5-mnist5k-2" in out.splitlines()[0]
+    assert (tmp_path / "runs/lenet5-mnist5k-2/checkpoint.mg").exists()
+    assert (tmp_path / "runs/lenet5-mnist5k/checkpoint.mg").read_bytes() == first
+    r = _cli(args + ["--out", "runs/lenet5-mnist5k"], cwd=tmp_path)
+    assert r.returncode == 2 and "already holds a run; pass --overwrite" in r.stderr
+    assert (tmp_path / "runs/lenet5-mnist5k/checkpoint.mg").read_bytes() == first
+    _run_cli(args + ["--out", "runs/lenet5-mnist5k", "--overwrite", "--seed", "2"], tmp_path)
+    assert (tmp_path / "runs/lenet5-mnist5k/checkpoint.mg").read_bytes() != first
+
+
+def test_resume_restores_the_saved_configuration_and_lists_overrides(tmp_path):
+    _run_cli(["train", "lenet5", "--limit", "64", "--epochs", "1", "--loss", "svm", "--optimizer", "adam",
+              "--seed", "5", "--out", "svm"], tmp_path)
+    out = _run_cli(["train", "--resume", "svm/checkpoint.mg", "--epochs", "2"], tmp_path)
+    assert "overridden: epochs=2" in out.splitlines()[0]
+    cfg = minigrad.load(str(tmp_path / "svm/checkpoint.mg"))["config"]
+    assert (cfg["loss"], cfg["optimizer"], cfg["seed"], cfg["out"], cfg["limit"], cfg["epochs"]) == \
+        ("svm", "adam", 5, "svm", 64, 2)
+    assert not (tmp_path / "runs").exists()            # it continued its own folder, not a default one
+
+
+@pytest.mark.parametrize("scheduler", ["cosine", "step"])
+def test_extending_a_run_rebuilds_the_schedule_over_the_new_total(tmp_path, scheduler):
+    import math
+    run(_cfg(tmp_path / "a", epochs=2, scheduler=scheduler, augment=False, limit=64), log=lambda *a: None)
+    history = run(_cfg(tmp_path / "a", epochs=4, scheduler=scheduler, augment=False, limit=64,
+                       resume=str(tmp_path / "a/checkpoint.mg")), log=lambda *a: None)
+    state = minigrad.load(str(tmp_path / "a/checkpoint.mg"))
+    lr = state["optimizer"]["param_groups"][0]["lr"]
+    # after 4 of 4 epochs the new schedule is at its end, not 2 epochs into a second cycle of the old one
+    expected = 0.0 if scheduler == "cosine" else 0.05 * 0.1 ** (4 // max(4 // 3, 1))
+    assert math.isclose(lr, expected, abs_tol=1e-9), lr
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+
+
+def test_a_one_cycle_run_cannot_be_stretched(tmp_path):
+    run(_cfg(tmp_path / "a", epochs=1, scheduler="onecycle", limit=64), log=lambda *a: None)
+    with pytest.raises(ValueError, match="one-cycle run cannot be extended"):
+        run(_cfg(tmp_path / "a", epochs=3, scheduler="onecycle", limit=64, resume=str(tmp_path / "a/checkpoint.mg")),
+            log=lambda *a: None)
