@@ -23,8 +23,10 @@ def _user_errors():
     """The exception types that mean 'the input was wrong', not 'minigrad is broken'."""
     from .backend import DeviceUnavailableError
     from .serialization import CheckpointError
+    from .train import TrainingDivergedError
     from .utils.data.download import DownloadError
-    return (ValueError, OSError, ImportError, CheckpointError, DownloadError, DeviceUnavailableError)
+    return (ValueError, OSError, ImportError, CheckpointError, DownloadError, DeviceUnavailableError,
+            TrainingDivergedError)
 
 
 def main(argv=None):

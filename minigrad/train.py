@@ -31,13 +31,17 @@ from minigrad.nn import functional as F
 # ---------------------------------------------------------------------------------------------- the loop
 
 
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite: the step that would have spread it into the weights is not taken."""
+
+
 def train_one_epoch(model, loader, optimizer, loss_fn=F.cross_entropy, device="cpu", scheduler=None,
-                    progress=None):
+                    progress=None, epoch=None):
     """One pass over ``loader``: forward, loss, backward, step. Returns (mean loss, top-1 %, images/s).
     ``scheduler`` (if given) is stepped after every batch (OneCycleLR); epoch schedulers step in ``fit``."""
     model.train()
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
-    for x, y in loader:
+    for batch, (x, y) in enumerate(loader, 1):
         x, y = x.to(device), y.to(device)
         out = model(x)
         if isinstance(out, tuple):             # GoogLeNet in training mode: (main, aux1, aux2)
@@ -45,13 +49,22 @@ def train_one_epoch(model, loader, optimizer, loss_fn=F.cross_entropy, device="c
             out = out[0]
         else:
             loss = loss_fn(out, y)
+        value = loss.item()
+        if not math.isfinite(value):
+            where = f"epoch {epoch}, batch {batch}" if epoch is not None else f"batch {batch}"
+            lr = optimizer.param_groups[0]["lr"]
+            momentum = optimizer.param_groups[0].get("momentum")
+            raise TrainingDivergedError(
+                f"the loss is {value} at {where}: training diverged; the usual cause is a learning rate "
+                f"(now {lr:g}) or momentum{f' (now {momentum:g})' if momentum is not None else ''} too high "
+                f"for this model; the last good checkpoint is kept")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
         n = y.shape[0]
-        total_loss += loss.item() * n
+        total_loss += value * n
         correct += int((out.detach().argmax(1) == y).sum().item())
         seen += n
         if progress is not None:
@@ -105,7 +118,7 @@ def fit(model, train_loader, test_loader, optimizer, *, epochs, loss_fn=F.cross_
         bar = _progress_bar(len(train_loader), f"epoch {epoch + 1}/{epochs}") if progress else None
         try:
             train_loss, train_acc, rate = train_one_epoch(model, train_loader, optimizer, loss_fn, device,
-                                                          scheduler if per_batch else None, bar)
+                                                          scheduler if per_batch else None, bar, epoch + 1)
         finally:
             if bar is not None:
                 bar.close()
@@ -118,6 +131,7 @@ def fit(model, train_loader, test_loader, optimizer, *, epochs, loss_fn=F.cross_
                 scheduler.step()
         row = dict(epoch=epoch + 1, train_loss=train_loss, train_acc=train_acc, test_loss=test_loss,
                    test_top1=top1, test_top5=top5, lr=lr, images_per_s=rate)
+        row = {k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in row.items()}  # no 90.80000018
         history.append(row)
         log(f"epoch {epoch + 1}/{epochs}  train loss {train_loss:.4f} acc {train_acc:.2f}%  "
             f"test loss {test_loss:.4f} top-1 {top1:.2f}% top-5 {top5:.2f}%  ({rate:.0f} img/s)")
@@ -324,7 +338,8 @@ def run(cfg: Config, log=print):
                        "scheduler": scheduler.state_dict() if scheduler is not None else None,
                        "epoch": epoch + 1, "history": history, "config": dataclasses.asdict(cfg)}, ckpt_path)
         write_metrics(history, os.path.join(cfg.out, "metrics.csv"))
-        plot_curves(history, os.path.join(cfg.out, "curves.png"))
+        plot_curves(history, os.path.join(cfg.out, "curves.png"),
+                    title=f"{cfg.model} on {cfg.dataset}  ({cfg.out})")
 
     start_time = time.perf_counter()
     fit(model, train_loader, test_loader, optimizer, epochs=cfg.epochs, loss_fn=loss_fn, scheduler=scheduler,
@@ -356,8 +371,8 @@ def write_metrics(history, path):
     _atomic_write(path, buf.getvalue().encode())
 
 
-def plot_curves(history, path):
-    """Loss and accuracy per epoch, train and test, as a PNG (skipped when matplotlib is missing)."""
+def plot_curves(history, path, title=None):
+    """Loss, accuracy and learning rate per epoch as a PNG titled ``title`` (skipped without matplotlib)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -365,7 +380,7 @@ def plot_curves(history, path):
     except ImportError:
         return
     epochs = [r["epoch"] for r in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(14, 4))
     from matplotlib.ticker import MaxNLocator
     ax1.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
     ax1.plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
@@ -373,10 +388,14 @@ def plot_curves(history, path):
     ax2.plot(epochs, [r["train_acc"] for r in history], "o-", label="train top-1")
     ax2.plot(epochs, [r["test_top1"] for r in history], "s-", label="test top-1")
     ax2.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-    for ax in (ax1, ax2):
+    ax3.plot(epochs, [r.get("lr", float("nan")) for r in history], "o-", color="tab:green", label="lr")
+    ax3.set(xlabel="epoch", ylabel="learning rate", title="Learning rate (during the epoch)")
+    for ax in (ax1, ax2, ax3):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)

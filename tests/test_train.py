@@ -45,8 +45,8 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(tmp_path, monkey
     import minigrad.train as train_module
     real_plot = train_module.plot_curves
 
-    def crash_after_first_epoch(history, path):       # called after the epoch's checkpoint is written
-        real_plot(history, path)
+    def crash_after_first_epoch(history, path, **kw):     # called after the epoch's checkpoint is written
+        real_plot(history, path, **kw)
         raise KeyboardInterrupt
     monkeypatch.setattr(train_module, "plot_curves", crash_after_first_epoch)
     with pytest.raises(KeyboardInterrupt):
@@ -239,3 +239,24 @@ def test_a_one_cycle_run_cannot_be_stretched(tmp_path):
     with pytest.raises(ValueError, match="one-cycle run cannot be extended"):
         run(_cfg(tmp_path / "a", epochs=3, scheduler="onecycle", limit=64, resume=str(tmp_path / "a/checkpoint.mg")),
             log=lambda *a: None)
+
+
+def test_a_diverging_run_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path):
+    from minigrad.train import TrainingDivergedError
+    cfg = _cfg(tmp_path, epochs=5, lr=50.0, momentum=0.99, limit=256, augment=False, scheduler="none")
+    with pytest.raises(TrainingDivergedError, match=r"the loss is (nan|inf) at epoch \d+, batch \d+.*learning rate"):
+        run(cfg, log=lambda *a: None)
+    if (tmp_path / "checkpoint.mg").exists():        # written only by finished epochs: finite weights
+        state = minigrad.load(str(tmp_path / "checkpoint.mg"))
+        assert all(np.isfinite(v.numpy()).all() for v in state["model"].values())
+
+
+def test_metrics_are_rounded_and_curves_have_a_title_and_an_lr_panel(tmp_path):
+    import matplotlib.image
+    run(_cfg(tmp_path, epochs=2, limit=64, augment=False), log=lambda *a: None)
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert "lr" in rows[0] and all(len(v.replace(".", "").lstrip("0-")) <= 7 for r in rows for v in r.values())
+    state = minigrad.load(str(tmp_path / "checkpoint.mg"))
+    assert all(v == float(f"{v:.6g}") for r in state["history"] for v in r.values() if isinstance(v, float))
+    img = matplotlib.image.imread(str(tmp_path / "curves.png"))
+    assert img.shape[1] >= 3 * img.shape[0]            # three panels side by side: loss, accuracy, lr
