@@ -238,6 +238,38 @@ def build_scheduler(cfg, optimizer, steps_per_epoch):
     raise ValueError(f"unknown scheduler {cfg.scheduler!r}: expected none, cosine, step, onecycle or plateau")
 
 
+def kernels_are_compiled():
+    """True when Numba has compiled minigrad's CPU kernels on this machine before (their cache index files
+    are on disk), so a run starts at once; False on a cold cache, when the first batch waits for the
+    compiler. Reads Numba's cache bookkeeping; anything unexpected there counts as compiled."""
+    try:
+        from minigrad.kernels import cpu
+        files = [obj._cache._cache_file for obj in vars(cpu).values()
+                 if getattr(getattr(obj, "_cache", None), "_cache_file", None) is not None]
+        return not files or any(os.path.exists(f._index_path) for f in files)
+    except Exception:
+        return True
+
+
+class _FirstBatchTimer:
+    """Wraps the training loader of a cold run: after the first batch, says how long it took (the kernels
+    compile during it). Only ``len()`` and iteration are used by ``fit``."""
+
+    def __init__(self, loader, log):
+        self.loader, self.log, self.pending = loader, log, True
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        start, batches = time.perf_counter(), iter(self.loader)
+        for i, batch in enumerate(batches):
+            yield batch
+            if i == 0 and self.pending:
+                self.pending = False
+                self.log(f"kernels compiled: the first batch took {time.perf_counter() - start:.1f} s")
+
+
 def extend_schedule(cfg, scheduler):
     """A resumed run whose ``--epochs`` changed: a cosine or step schedule is rebuilt over the new total and
     continued from the current epoch (the learning rate is what the new schedule has there), never a silent
@@ -341,6 +373,9 @@ def run(cfg: Config, log=print):
         plot_curves(history, os.path.join(cfg.out, "curves.png"),
                     title=f"{cfg.model} on {cfg.dataset}  ({cfg.out})")
 
+    if minigrad.device(cfg.device).type == "cpu" and not kernels_are_compiled():
+        log("compiling minigrad's Numba kernels for this machine (once: later runs start at once) ...")
+        train_loader = _FirstBatchTimer(train_loader, log)
     start_time = time.perf_counter()
     fit(model, train_loader, test_loader, optimizer, epochs=cfg.epochs, loss_fn=loss_fn, scheduler=scheduler,
         device=cfg.device, start_epoch=start, on_epoch_start=on_epoch_start, on_epoch_end=on_epoch_end,

@@ -260,3 +260,23 @@ def test_metrics_are_rounded_and_curves_have_a_title_and_an_lr_panel(tmp_path):
     assert all(v == float(f"{v:.6g}") for r in state["history"] for v in r.values() if isinstance(v, float))
     img = matplotlib.image.imread(str(tmp_path / "curves.png"))
     assert img.shape[1] >= 3 * img.shape[0]            # three panels side by side: loss, accuracy, lr
+
+
+def test_a_cold_kernel_cache_is_announced_with_the_time_of_the_first_batch(tmp_path, monkeypatch):
+    import minigrad.train as train_module
+    assert isinstance(train_module.kernels_are_compiled(), bool)
+    monkeypatch.setattr(train_module, "kernels_are_compiled", lambda: False)
+    lines = []
+    run(_cfg(tmp_path, epochs=2, limit=64, augment=False), log=lines.append)
+    assert any(line.startswith("compiling minigrad's Numba kernels") for line in lines)
+    timed = [line for line in lines if line.startswith("kernels compiled: the first batch took")]
+    assert len(timed) == 1                              # once, not every epoch
+    assert lines.index(timed[0]) < next(i for i, line in enumerate(lines) if line.startswith("epoch 1/"))
+
+
+def test_a_warm_kernel_cache_says_nothing(tmp_path, monkeypatch):
+    import minigrad.train as train_module
+    monkeypatch.setattr(train_module, "kernels_are_compiled", lambda: True)
+    lines = []
+    run(_cfg(tmp_path, epochs=1, limit=64, augment=False), log=lines.append)
+    assert not any("compil" in line for line in lines)
