@@ -21,16 +21,22 @@ def _source_modules():
     return mods
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    # Build from a clean copy: a build/ folder left in the checkout would hide a package the setup misses.
-    src, out = tmp_path_factory.mktemp("src"), tmp_path_factory.mktemp("wheel")
+def _clean_copy(tmp_path_factory):
+    """The sources a build reads, copied: a build/ folder left in the checkout would hide a package that
+    setup.py misses."""
+    src = tmp_path_factory.mktemp("src")
     skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "*.nbi", "*.nbc")
     for name in ("minigrad", "kernels"):
         shutil.copytree(os.path.join(ROOT, name), src / name, ignore=skip)
     for name in ("setup.py", "README.md", "pyproject.toml", "MANIFEST.in"):
         if os.path.exists(os.path.join(ROOT, name)):
             shutil.copy(os.path.join(ROOT, name), src / name)
+    return src
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    src, out = _clean_copy(tmp_path_factory), tmp_path_factory.mktemp("wheel")
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                         "-w", str(out), str(src)], capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
@@ -64,3 +70,24 @@ def test_version_flag_prints_the_version():
                        cwd=ROOT, timeout=120, env=dict(os.environ, PYTHONPATH=ROOT))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"minigrad {minigrad.__version__}"
+
+
+def test_sdist_holds_the_sources_and_builds_the_same_wheel(tmp_path_factory):
+    import tarfile
+    src, out = _clean_copy(tmp_path_factory), tmp_path_factory.mktemp("sdist")
+    r = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(out)], cwd=src, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (sdist,) = glob.glob(str(out / "minigrad-*.tar.gz"))
+    names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
+    expected = {m.replace("minigrad/kernels/", "kernels/", 1) for m in _source_modules()} | {"setup.py", "README.md"}
+    assert not sorted(expected - names), f"missing from the sdist: {sorted(expected - names)}"
+    assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/")) for n in names)
+    unpacked = tmp_path_factory.mktemp("unpacked")
+    tarfile.open(sdist).extractall(unpacked, filter="data")
+    (root,) = glob.glob(str(unpacked / "minigrad-*"))
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                        str(out), root], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (whl,) = glob.glob(str(out / "*.whl"))
+    assert _source_modules() <= set(zipfile.ZipFile(whl).namelist())
