@@ -4,12 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend, dtypes
-from .tensor import Tensor, _array_from_python
+from .tensor import Tensor, _array_from_python, _checked_array
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data``: Python floats become the default float dtype (float32),
-    ints int64; a NumPy array keeps its dtype; a Tensor is copied (detached)."""
+    ints int64; a NumPy array keeps its dtype (in native byte order: a big-endian array is converted, where
+    PyTorch refuses it; object, string, datetime and void arrays raise a TypeError); a Tensor is copied
+    (detached)."""
     if isinstance(data, np.generic):          # a NumPy scalar keeps its dtype too, as in torch.tensor
         data = np.asarray(data)
     if isinstance(data, Tensor):
@@ -17,6 +19,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         dev = data.device if device is None else backend.device(device)
         arr = backend.to_device(arr, dev)
     elif isinstance(data, np.ndarray) or backend.is_cupy_array(data):
+        data = _checked_array(data)
         dev = backend.device_of(data) if device is None else backend.device(device)
         arr = backend.asarray(data, dtype, dev)
         if arr is data:
@@ -28,19 +31,20 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
 
 def as_tensor(data, dtype=None, device=None):
-    """Like ``tensor`` but shares memory with a NumPy array when it can."""
+    """Like ``tensor`` but shares memory with a NumPy array when it can (not a big-endian one: converted)."""
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
     if isinstance(data, np.ndarray) and device in (None, "cpu") and dtype in (None, data.dtype):
-        return Tensor._wrap(data)
+        return Tensor._wrap(_checked_array(data))
     return tensor(data, dtype, device)
 
 
 def from_numpy(array):
-    """A tensor sharing memory with a NumPy array."""
+    """A tensor sharing memory with a NumPy array (a big-endian array is converted to native order, a copy;
+    PyTorch refuses it)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
-    return Tensor._wrap(array)
+    return Tensor._wrap(_checked_array(array))
 
 
 def _size(size):

@@ -26,7 +26,7 @@ class Tensor:
             data = data.array
         elif not (isinstance(data, np.ndarray) or backend.is_cupy_array(data)):
             data = _array_from_python(data, None)
-        self._init(data, requires_grad)
+        self._init(_checked_array(data), requires_grad)
 
     def _init(self, array, requires_grad):
         if requires_grad:
@@ -480,6 +480,20 @@ class Tensor:
     def __isub__(self, other): return self._iop(self.sub_, ops.sub, other)
     def __imul__(self, other): return self._iop(self.mul_, ops.mul, other)
     def __itruediv__(self, other): return self._iop(self.div_, ops.div, other)
+
+
+_SUPPORTED = "bool, uint8, int8, int16, int32, int64, float16, float32, float64 (and complex)"
+
+
+def _checked_array(a):
+    """``a`` if a tensor can hold it, in native byte order: a big-endian array (``'>f4'``) is converted (a
+    copy; PyTorch refuses it), and object, string, datetime and void arrays are refused with a TypeError."""
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"can't make a tensor of a NumPy array of dtype {a.dtype}: the supported dtypes are "
+                        f"{_SUPPORTED}")
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    return a
 
 
 def _array_from_python(data, dtype):
