@@ -8,21 +8,9 @@ import numpy as np
 from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
+from ._util import normalize_dims
 from .elementwise import exp, log, scalar_like, sqrt, where
 from .shape import expand, getitem, reshape, squeeze
-
-
-def normalize_dims(dim, ndim):
-    """``dim`` (None, int or sequence, negatives allowed) as a sorted tuple of axes; None means all."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    out = []
-    for d in dims:
-        if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
-            raise IndexError(f"dimension {d} is out of range for a tensor of {ndim} dimensions")
-        out.append(d % builtins.max(ndim, 1) if ndim else 0)
-    return tuple(sorted(set(out))) if ndim else ()
 
 
 def _as_1d(x, dim):
