@@ -6,10 +6,10 @@ import builtins
 import numpy as np
 
 from .. import dtypes
-from ..autograd import Function
+from ..autograd import Function, SumTo
 from ..tensor import Tensor
 from ._util import normalize_dims
-from .elementwise import exp, log, scalar_like, sqrt, where
+from .elementwise import exp, log, maximum, minimum, scalar_like, sqrt, where
 from .shape import expand, getitem, reshape, squeeze
 
 
@@ -37,25 +37,6 @@ class Sum(Function):
         if not self.keepdims:
             gy = reshape(gy, _keepdim_shape(self.shape, self.axes))
         return expand(gy, *self.shape)
-
-
-class SumTo(Function):
-    """Sum a broadcast array back down to ``shape`` (the inverse of broadcasting)."""
-    save_inputs = False
-
-    def __init__(self, shape):
-        self.shape = tuple(shape)
-
-    def forward(self, x):
-        self.in_shape = x.shape
-        lead = x.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, s in enumerate(self.shape) if s == 1 and x.shape[lead + i] != 1)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
-        return y.reshape(self.shape)
-
-    def backward(self, gy):
-        return expand(gy, *self.in_shape)
 
 
 class Amax(Function):
@@ -166,7 +147,6 @@ def max(x, dim=None, keepdim=False):
     """``max(x)``: the largest value. ``max(x, dim)``: (values, indices) along dim; the gradient goes to
     the index position only (PyTorch's rule for max with a dim)."""
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
         return maximum(x, dim)
     return _select(x, dim, keepdim, "argmax", amax)
 
@@ -174,7 +154,6 @@ def max(x, dim=None, keepdim=False):
 def min(x, dim=None, keepdim=False):
     """``min(x)`` or (values, indices) along ``dim``."""
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
         return minimum(x, dim)
     return _select(x, dim, keepdim, "argmin", amin)
 
