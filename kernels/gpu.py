@@ -252,3 +252,10 @@ def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
     _kernel("avgpool_bwd")(gy, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW,
                            bool(count_include_pad), int(divisor_override or 0), gx)
     return gx
+
+
+
+# ------------------------------------------------------------------------------------------ batch norm
+# The plain array expressions of reference.py run as they are on CuPy arrays (each reduction and each
+# fused elementwise expression is one pass on the GPU).
+from .reference import batch_norm_affine, batch_norm_combine, batch_norm_grad_sums, batch_norm_stats  # noqa: E402,F401
