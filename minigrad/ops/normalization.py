@@ -167,7 +167,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"{tuple(input.shape)}")
     elif running_mean is None or running_var is None:
         raise RuntimeError("batch_norm: running_mean and running_var are needed when training=False")
-    if input.dtype.name not in ("float32", "float64"):      # the kernels' dtypes; the rest as a graph
+    if input.dtype.name not in ("float32", "float64") or input.numel() == 0:   # the kernels take these
         y = _batch_norm_graph(input, (running_mean, running_var), weight, bias, training, eps)
         x3 = input.array.reshape(input.shape[0], C, -1).astype("float64")
         stats = x3.mean(axis=(0, 2)), x3.var(axis=(0, 2))
