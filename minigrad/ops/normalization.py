@@ -177,7 +177,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         y = op(input, *params)
         stats = op.mean, op.var
     if training:
-        with no_grad():
+        with no_grad(), backend.on(input.device):
             if running_mean is not None:
                 running_mean.mul_(1 - momentum).add_(Tensor._wrap(stats[0].astype(running_mean.dtype)),
                                                      alpha=momentum)
