@@ -205,6 +205,9 @@ def measure(framework, workload, steps, batch):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="few steps, small batch: a smoke run")
+    p.add_argument("--steps", type=int, help="timed steps per run (default 20)")
+    p.add_argument("--rounds", type=int, help="alternating runs per framework (default 3)")
+    p.add_argument("--only", choices=("lenet5", "resnet20"), help="one workload")
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -212,6 +215,7 @@ def main(argv=None):
         return run_one(fw, wl, int(steps), int(batch))
 
     steps, batch, rounds = (2, 8, 1) if args.quick else (20, 128, 3)
+    steps, rounds = args.steps or steps, args.rounds or rounds
     try:
         import torch  # noqa: F401
         peers = ["minigrad", "torch"]
@@ -223,21 +227,25 @@ def main(argv=None):
     print(f"{'workload':<10} {'minigrad ms':>12} {'torch ms':>10} {'ratio':>7} {'minigrad MiB':>13} "
           f"{'torch MiB':>10} {'mem ratio':>9} {'process peak MiB (minigrad / torch)':>37}")
     breakdowns = {}
-    for workload in ("lenet5", "resnet20"):
+    for workload in [args.only] if args.only else ("lenet5", "resnet20"):
         # The frameworks take turns (rounds of one process each) and each keeps its best median, so a
         # burst of load from elsewhere on a shared machine does not decide the ratio.
-        r = {}
+        r, per_round = {}, []
         for _ in range(rounds):
+            this = {}
             for fw in peers:
-                got = measure(fw, workload, steps, batch)
+                this[fw] = got = measure(fw, workload, steps, batch)
                 if fw not in r or got["median_ms"] < r[fw]["median_ms"]:
                     r[fw] = got
+            if "torch" in this:
+                per_round.append(this["minigrad"]["median_ms"] / this["torch"]["median_ms"])
         m, t = r["minigrad"], r.get("torch")
         if t:
             print(f"{workload:<10} {m['median_ms']:12.1f} {t['median_ms']:10.1f} "
                   f"{m['median_ms'] / t['median_ms']:7.2f} {m['step_mib']:13.0f} {t['step_mib']:10.0f} "
                   f"{m['step_mib'] / max(t['step_mib'], 1e-9):9.2f} "
-                  f"{m['peak_mib']:24.0f} / {t['peak_mib']:.0f}")
+                  f"{m['peak_mib']:24.0f} / {t['peak_mib']:.0f}   (ratio per round: "
+                  f"{', '.join(f'{q:.2f}' for q in per_round)})")
         else:
             print(f"{workload:<10} {m['median_ms']:12.1f} {'-':>10} {'-':>7} {m['step_mib']:13.0f}")
         breakdowns[workload] = m["breakdown"], m["median_ms"]
