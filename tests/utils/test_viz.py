@@ -138,3 +138,19 @@ def test_renders_png_and_svg(tmp_path):
     assert bundle["image/png"].startswith(b"\x89PNG") and "<svg" in bundle["image/svg+xml"]
     path = g.render(str(tmp_path / "graph.svg"))
     assert open(path).read().count("<g id=\"node") == 5
+
+
+def test_readme_example_and_its_committed_picture_agree():
+    """The README's make_dot block runs, and docs/make_dot_circuit.svg shows the graph it builds."""
+    import html
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    readme = open(os.path.join(root, "README.md"), encoding="utf-8").read()
+    block = re.search(r"```python\n(import minigrad\nfrom minigrad.utils import make_dot\n.*?)```", readme, re.S)
+    scope = {}
+    exec(block.group(1).replace("print(graph.source)", "pass"), scope)
+    labels = sorted(label.replace("\\n", " ") for label in parse(scope["graph"].source)[0].values())
+    svg = open(os.path.join(root, "docs", "make_dot_circuit.svg"), encoding="utf-8").read()
+    texts = re.findall(r"<g id=\"node\d+\" class=\"node\">.*?</g>", svg, re.S)
+    drawn = sorted(" ".join(html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", g)) for g in texts)
+    assert drawn == labels
