@@ -32,3 +32,10 @@ def test_readme_training_loop_runs():
     assert out.returncode == 0, out.stderr
     losses = [float(v) for v in re.findall(r"mean loss ([0-9.]+)", out.stdout)]
     assert len(losses) == 2 and losses[1] < losses[0] and losses[1] < 0.5, out.stdout
+
+
+def test_readme_custom_op_block_runs():
+    code = _block_after("readme-custom-op")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0, out.stderr
