@@ -34,6 +34,16 @@ def test_readme_training_loop_runs():
     assert len(losses) == 2 and losses[1] < losses[0] and losses[1] < 0.5, out.stdout
 
 
+def test_readme_adding_an_op_example_runs_and_is_the_code_in_ops():
+    import inspect
+    from minigrad.ops import activation
+    code = _block_after("readme-adding-an-op")
+    exec(compile(code, "README.md", "exec"), {})          # its own gradcheck assert runs here
+    shown = [line.split("#")[0].rstrip() for line in code.splitlines()]
+    for line in inspect.getsource(activation.Softshrink).splitlines():
+        assert line.split("#")[0].rstrip() in shown, f"the README's Softshrink differs from ops: {line!r}"
+
+
 def test_readme_custom_op_block_runs():
     code = _block_after("readme-custom-op")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
