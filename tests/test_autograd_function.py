@@ -4,7 +4,7 @@ import pytest
 
 import minigrad
 from minigrad.autograd import Function, gradcheck, gradgradcheck
-from helpers import requires_torch, torch
+from helpers import DEVICES, requires_torch, torch
 
 
 class Cube(Function):
@@ -263,3 +263,16 @@ def test_same_gradients_as_the_same_op_written_for_torch():
     gg, = minigrad.autograd.grad(g.sum(), x)
     tgg, = torch.autograd.grad(tg.sum(), tx)
     np.testing.assert_allclose(gg.numpy(), tgg.numpy())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_ctx_form_on_each_device(device):
+    a = np.random.default_rng(5).standard_normal((2, 5))
+    x = minigrad.tensor(a, device=device, requires_grad=True)
+    s, d = Split.apply(x)
+    (s * s + d).sum().backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), 2 * np.sin(a) * np.cos(a) + 2)
+    g, = minigrad.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
+    assert g.device == x.device
+    gg, = minigrad.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.cpu().numpy(), 6 * a)

@@ -107,6 +107,13 @@ class _Grads:
     def __init__(self, items):
         self.items = items
 
+    @property
+    def _first(self):
+        return next(g for g in self.items if g is not None)
+
+    array = property(lambda self: self._first.array)      # the engine runs backward on the gradient's device
+    device = property(lambda self: self._first.device)
+
     def __add__(self, other):
         return _Grads([b if a is None else a if b is None else a + b for a, b in zip(self.items, other.items)])
 
