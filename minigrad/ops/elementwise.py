@@ -493,3 +493,4 @@ def isnan(x): return Tensor._wrap(x._xp.isnan(x.array))
 
 
 def isfinite(x): return Tensor._wrap(x._xp.isfinite(x.array))
+def isinf(x): return Tensor._wrap(x._xp.isinf(x.array))
