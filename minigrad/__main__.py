@@ -16,6 +16,7 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     train.add_train_parser(subparsers)
     cli.add_summary_parser(subparsers)
+    cli.add_convert_weights_parser(subparsers)
     return parser
 
 

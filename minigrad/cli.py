@@ -50,3 +50,21 @@ def run_summary(args):
     input_size = tuple(args.input) if args.input else models.default_input_size(args.model, **kw)
     print(models.summary(model, input_size, batch_size=args.batch_size, depth=args.depth))
     return 0
+
+
+def add_convert_weights_parser(subparsers):
+    """``convert-weights IN.pth OUT.safetensors``: a PyTorch checkpoint to .safetensors (needs torch)."""
+    p = subparsers.add_parser("convert-weights", help="convert a PyTorch checkpoint (.pth) to .safetensors",
+                              description="Read a PyTorch state dict with torch.load(weights_only=True) and write "
+                                          "it as .safetensors, which models.<name>(weights=...) loads without torch.")
+    p.add_argument("src", metavar="IN.pth")
+    p.add_argument("dst", metavar="OUT.safetensors")
+    p.set_defaults(func=run_convert_weights)
+    return p
+
+
+def run_convert_weights(args):
+    from minigrad.models.weights import convert_torch_checkpoint
+    n = convert_torch_checkpoint(args.src, args.dst)
+    print(f"wrote {n} tensors to {args.dst}")
+    return 0
