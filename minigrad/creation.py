@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend, dtypes
+from . import backend, dtypes, random
 from .tensor import Tensor, _array_from_python, _checked_array
 
 
@@ -121,3 +121,46 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     dev = backend.device(device)
     return Tensor._wrap(dev.xp.eye(n, m, dtype=dtype or dtypes.get_default_dtype()), requires_grad)
+
+
+# ------------------------------------------------------------------------------------------------ random
+def _random(draw, size, dtype, device, requires_grad, default_dtype=None):
+    device = backend.device(device)
+    dtype = np.dtype(dtype) if dtype is not None else (default_dtype or dtypes.get_default_dtype())
+    return Tensor._wrap(draw(_size(size), dtype, device).astype(dtype, copy=False), requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device="cpu", requires_grad=False):
+    """Uniform on [0, 1)."""
+    return _random(lambda s, d, dev: random.uniform(s, d, dev, generator), size, dtype, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device="cpu", requires_grad=False):
+    """Standard normal."""
+    return _random(lambda s, d, dev: random.normal(s, d, dev, generator), size, dtype, device, requires_grad)
+
+
+def randint(low, high=None, size=(), *, generator=None, dtype=None, device="cpu", requires_grad=False):
+    """Integers in [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
+    if high is None:
+        low, high = 0, low
+    return _random(lambda s, d, dev: random.rng(generator, dev).integers(low, high, size=s), (tuple(size),),
+                   dtype, device, requires_grad, dtypes.int64)
+
+
+def randperm(n, *, generator=None, dtype=None, device="cpu"):
+    """A random permutation of 0..n-1."""
+    return _random(lambda s, d, dev: random.rng(generator, dev).permutation(n), ((),), dtype, device, False,
+                   dtypes.int64)
+
+
+def rand_like(x, *, dtype=None, generator=None):
+    return rand(*x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)
+
+
+def randn_like(x, *, dtype=None, generator=None):
+    return randn(*x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)
+
+
+def randint_like(x, low, high=None, *, dtype=None, generator=None):
+    return randint(low, high, x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend, dtypes
+from . import backend, dtypes, random
 
 
 def _check_can_require_grad(dtype):
-    if dtype.kind not in "fc":
+    if dtype.kind != "f":
         raise RuntimeError(f"only tensors of floating point dtype can require gradients, got "
-                           f"{dtypes.name(dtype)} (make it float: t.float() or dtype=minigrad.float32)")
+                           f"{dtypes.name(dtype)} (make it float: t.float() or dtype=minigrad.float32"
+                           + ("; minigrad's backward formulas are real: complex autograd is not supported)"
+                              if dtype.kind == "c" else ")"))
 
 
 class Tensor:
@@ -462,12 +464,14 @@ class Tensor:
         self._bump()
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        return self.copy_(random.rand(*self.shape, dtype=self.dtype, device=self.device,
-                                      generator=generator) * (b - a) + a) if self.numel() else self
+        if self.numel():
+            self.copy_(Tensor._wrap(random.uniform(self.shape, self.dtype, self.device, generator)) * (b - a) + a)
+        return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        return self.copy_(random.randn(*self.shape, dtype=self.dtype, device=self.device,
-                                       generator=generator) * std + mean) if self.numel() else self
+        if self.numel():
+            self.copy_(Tensor._wrap(random.normal(self.shape, self.dtype, self.device, generator)) * std + mean)
+        return self
 
     # ``x += y`` updates x in place when autograd is not involved; inside a graph it rebinds x to x + y
     # (PyTorch rewrites the graph in place instead; here other references to the old x keep the old value).
@@ -528,4 +532,5 @@ def _nested_map(data):
     return data
 
 
-from . import autograd, ops, random  # noqa: E402  (they import Tensor from here)
+# the one late import: the ops and the engine import Tensor, and Tensor's methods call them
+from . import autograd, ops  # noqa: E402  # the link

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import builtins
+import warnings
 
 import numpy as np
 
 from .. import dtypes
-from ..autograd import Function
+from ..autograd import Function, SumTo
 from ..tensor import Tensor
 from ._util import normalize_dims
-from .elementwise import exp, log, scalar_like, sqrt, where
+from .elementwise import exp, log, maximum, minimum, scalar_like, sqrt, where
 from .shape import expand, getitem, reshape, squeeze
 
 
@@ -37,25 +38,6 @@ class Sum(Function):
         if not self.keepdims:
             gy = reshape(gy, _keepdim_shape(self.shape, self.axes))
         return expand(gy, *self.shape)
-
-
-class SumTo(Function):
-    """Sum a broadcast array back down to ``shape`` (the inverse of broadcasting)."""
-    save_inputs = False
-
-    def __init__(self, shape):
-        self.shape = tuple(shape)
-
-    def forward(self, x):
-        self.in_shape = x.shape
-        lead = x.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, s in enumerate(self.shape) if s == 1 and x.shape[lead + i] != 1)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
-        return y.reshape(self.shape)
-
-    def backward(self, gy):
-        return expand(gy, *self.in_shape)
 
 
 class Amax(Function):
@@ -166,7 +148,6 @@ def max(x, dim=None, keepdim=False):
     """``max(x)``: the largest value. ``max(x, dim)``: (values, indices) along dim; the gradient goes to
     the index position only (PyTorch's rule for max with a dim)."""
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
         return maximum(x, dim)
     return _select(x, dim, keepdim, "argmax", amax)
 
@@ -174,7 +155,6 @@ def max(x, dim=None, keepdim=False):
 def min(x, dim=None, keepdim=False):
     """``min(x)`` or (values, indices) along ``dim``."""
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
         return minimum(x, dim)
     return _select(x, dim, keepdim, "argmin", amin)
 
@@ -236,16 +216,29 @@ class Softmax(Function):
         return y * (gy - Sum((self.axis,), True)(gy * y))
 
 
-def softmax(x, dim):
-    """exp(x) / sum(exp(x)) along ``dim``. d/dx: y * (g - sum(g * y))."""
+def implicit_dim(op, ndim, stacklevel=3):
+    """PyTorch's choice of ``dim`` for softmax-like ops called without one (0 for 0-, 1- and 3-d inputs,
+    else 1), with PyTorch's deprecation warning."""
+    dim = 0 if ndim in (0, 1, 3) else 1
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include "
+                  f"dim={dim} as an argument.", UserWarning, stacklevel=stacklevel)
+    return dim
+
+
+def softmax(x, dim=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (None: PyTorch's implicit choice, with its warning)."""
+    if dim is None:
+        dim = implicit_dim("softmax", x.ndim)
     if x.ndim == 0:
         return reshape(softmax(_as_1d(x, dim), 0), ())
     (axis,) = normalize_dims(dim, x.ndim)
     return Softmax(axis)(x)
 
 
-def log_softmax(x, dim):
-    """x - logsumexp(x) along ``dim``, stable for logits of 1e4. d/dx: g - softmax(x) * sum(g)."""
+def log_softmax(x, dim=None):
+    """x - logsumexp(x) along ``dim``, stable for logits of 1e4 (None: PyTorch's implicit choice)."""
+    if dim is None:
+        dim = implicit_dim("log_softmax", x.ndim)
     if x.ndim == 0:
         return reshape(log_softmax(_as_1d(x, dim), 0), ())
     (axis,) = normalize_dims(dim, x.ndim)
