@@ -34,7 +34,9 @@ setup(
     install_requires=["numpy>=1.24", "numba>=0.58"],
     extras_require={
         "train": TRAIN_DEPS,
-        "dev": TEST_DEPS + TRAIN_DEPS + ["safetensors>=0.4"],
+        "onnx": ["onnx>=1.14"],
+        # safetensors only as the oracle of minigrad's own reader/writer; onnxruntime runs exported models
+        "dev": TEST_DEPS + TRAIN_DEPS + ["safetensors>=0.4", "onnx>=1.14", "onnxruntime>=1.16"],
         "cuda12": ["cupy-cuda12x>=13"],
         "cuda13": ["cupy-cuda13x>=13"],
     },
