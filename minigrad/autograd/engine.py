@@ -15,6 +15,7 @@ import weakref
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 
 # ---------------------------------------------------------------------------------------------- grad mode
@@ -58,6 +59,14 @@ class no_grad(set_grad_enabled):
 
     def __init__(self):
         super().__init__(False)
+
+
+class inference_mode(set_grad_enabled):
+    """``with minigrad.inference_mode():`` (or as a decorator): PyTorch's faster no_grad; here the same as
+    :class:`no_grad` (tensors made inside are ordinary tensors). ``inference_mode(False)`` records."""
+
+    def __init__(self, mode=True):
+        super().__init__(not mode)
 
 
 class enable_grad(set_grad_enabled):
@@ -111,7 +120,11 @@ class Function:
         if len(inputs) > 1:
             _check_same_device(type(self).__name__, inputs)
         self.xp = inputs[0]._xp if inputs else None
-        y = self.forward(*arrays)
+        if arrays and type(arrays[0]) is not np.ndarray:      # a GPU array: run on its device
+            with backend.on(backend.device_of(arrays[0])):
+                y = self.forward(*arrays)
+        else:
+            y = self.forward(*arrays)
         if isinstance(y, np.generic):     # NumPy reductions to 0-d return scalars; keep arrays
             y = np.asarray(y)
         requires_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
@@ -277,7 +290,8 @@ def _accumulate(store, key, g):
 
 def _own(g):
     """``g``'s values in a new array, with no graph."""
-    return Tensor._wrap(g._xp.array(g.array, copy=True))
+    with backend.on(g.device):
+        return Tensor._wrap(g._xp.array(g.array, copy=True))
 
 
 def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None):
@@ -303,13 +317,19 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
                 continue
             if fn.freed:
                 raise RuntimeError(_FREED)
+            out = fn.output()
+            if out is not None and out._hooks:
+                gy = _run_hooks(out, gy)
             if id(fn) in capture_fns:
                 captured[capture_fns[id(fn)]] = gy
-            out = fn.output()
             if out is not None and out._retains_grad and capture is None:
                 # a copy: gy may be the caller's gradient or flow on unchanged (Add) to another tensor
                 out.grad = out.grad + gy if out.grad is not None else gy if create_graph else _own(gy)
-            gxs = fn.backward(gy)
+            if type(gy.array) is np.ndarray:
+                gxs = fn.backward(gy)
+            else:                                   # a GPU gradient: its backward runs on its device
+                with backend.on(gy.device):
+                    gxs = fn.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             if len(gxs) != len(fn.next_functions):
@@ -328,6 +348,8 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
                 fn.release()          # what it saved is not needed again: free it now, as PyTorch does
 
     for key, (leaf, g) in leaf_grads.items():
+        if leaf._hooks:
+            g = _run_hooks(leaf, g)
         if capture is not None:
             if key in capture:
                 captured[key] = g
@@ -342,6 +364,15 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
     return captured
 
 
+def _run_hooks(t, g):
+    """``t.register_hook`` hooks, in order; a hook that returns a Tensor replaces the gradient."""
+    for hook in list(t._hooks):
+        new = hook(g)
+        if new is not None:
+            g = new
+    return g
+
+
 def _make_grads(outputs, grad_outputs):
     result = []
     for t, g in zip(outputs, grad_outputs):
@@ -350,9 +381,11 @@ def _make_grads(outputs, grad_outputs):
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs, but the output has shape "
                     f"{tuple(t.shape)}; pass a gradient of that shape, e.g. backward(torch.ones_like(out))")
-            g = Tensor._wrap(t._xp.ones(t.shape, dtype=t.dtype), False)
+            with backend.on(t.device):
+                g = Tensor._wrap(t._xp.ones(t.shape, dtype=t.dtype), False)
         elif not isinstance(g, Tensor):
-            g = Tensor._wrap(t._xp.asarray(g, dtype=t.dtype), False)
+            with backend.on(t.device):
+                g = Tensor._wrap(t._xp.asarray(g, dtype=t.dtype), False)
         if g.shape != t.shape:
             raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but the output it belongs to has "
                                f"shape {tuple(t.shape)}; they must match")

@@ -164,8 +164,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     rng = np.random.default_rng(seed + 1)
     outs = _outputs(func, inputs)
     if grad_outputs is None:
-        grad_outputs = [Tensor._wrap(o._xp.asarray(rng.standard_normal(o.shape), dtype=o.dtype), True)
-                        for o in outs]
+        grad_outputs = [Tensor._wrap(o._xp.asarray(rng.standard_normal(o.shape), dtype=o.dtype),
+                                     o.dtype.kind == "f") for o in outs]   # integer outputs (indices): constants
     else:
         grad_outputs = [g if isinstance(g, Tensor) else Tensor(g) for g in
                         ((grad_outputs,) if isinstance(grad_outputs, Tensor) else grad_outputs)]
