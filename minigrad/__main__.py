@@ -16,17 +16,20 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     train.add_train_parser(subparsers)
     cli.add_summary_parser(subparsers)
+    cli.add_convert_weights_parser(subparsers)
+    cli.add_export_parser(subparsers)
     return parser
 
 
 def _user_errors():
     """The exception types that mean 'the input was wrong', not 'minigrad is broken'."""
     from .backend import DeviceUnavailableError
+    from .onnx import ExportError
     from .serialization import CheckpointError
     from .train import TrainingDivergedError
     from .utils.data.download import DownloadError
     return (ValueError, OSError, ImportError, CheckpointError, DownloadError, DeviceUnavailableError,
-            TrainingDivergedError)
+            TrainingDivergedError, ExportError)
 
 
 def main(argv=None):

@@ -27,7 +27,8 @@ they were saved from, unless ``map_location`` (``'cpu'``, ``'cuda'``, a Device, 
 sharing memory load as separate tensors. Raw NumPy arrays come back as NumPy arrays.
 
 ``save_safetensors`` / ``load_safetensors`` read and write flat ``{name: tensor}`` dicts in the
-safetensors format (the optional ``safetensors`` package) for exchange with PyTorch and others.
+safetensors format (written and parsed here: the ``safetensors`` package is not needed) for exchange with
+PyTorch and others.
 """
 from __future__ import annotations
 
@@ -335,42 +336,112 @@ def load(f, map_location=None):
 
 
 # ---------------------------------------------------------------------------------------------- safetensors
+# The format: an 8-byte little-endian header length N, N bytes of JSON (padded with spaces), then the raw
+# little-endian bytes of every tensor. The header maps each name to {"dtype", "shape", "data_offsets":
+# [begin, end]} (offsets into the bytes after the header); "__metadata__" is an optional {str: str}.
 
-def _safetensors_numpy():
-    try:
-        import safetensors.numpy
-    except ImportError:
-        raise ImportError("safetensors is not installed: `pip install safetensors` (or minigrad[dev]) to read "
-                          "and write .safetensors files") from None
-    return safetensors.numpy
+_ST_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
+              "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
+_ST_NAMES = {np.dtype(v): k for k, v in _ST_DTYPES.items()}
+_ST_MAX_HEADER = 100 * 2 ** 20
 
 
 def save_safetensors(state_dict, path, metadata=None):
-    """Write a flat ``{name: Tensor or array}`` dict as a .safetensors file (atomically)."""
-    st = _safetensors_numpy()
-    arrays = {}
+    """Write a flat ``{name: Tensor or array}`` dict as a .safetensors file (atomically), readable by the
+    ``safetensors`` package and PyTorch; ``metadata`` is an optional ``{str: str}`` dict."""
+    if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise TypeError("safetensors metadata must be a dict of str to str")
+    header, chunks, offset = {}, [], 0
     for k, v in state_dict.items():
-        if not isinstance(k, str):
-            raise TypeError(f"safetensors keys must be strings, got {k!r}")
+        if not isinstance(k, str) or k == "__metadata__":
+            raise TypeError(f"safetensors keys must be strings other than '__metadata__', got {k!r}")
         if isinstance(v, Tensor):
             v = v.array
         if not (isinstance(v, np.ndarray) or backend.is_cupy_array(v)):
             raise TypeError(f"[{k!r}]: safetensors stores only tensors, got {type(v).__name__} (use minigrad.save "
                             f"for checkpoints with other values)")
-        arrays[k] = np.ascontiguousarray(backend.to_numpy(v))
-    data = st.save(arrays, metadata=metadata)
-    _atomic_write(path, lambda f: f.write(data))
+        a = backend.to_numpy(v)
+        name = _ST_NAMES.get(a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype)
+        if name is None:
+            raise TypeError(f"[{k!r}]: safetensors cannot store dtype {a.dtype}; supported: "
+                            f"{', '.join(sorted(str(np.dtype(d)) for d in _ST_DTYPES.values()))}")
+        data = np.asarray(a, dtype=np.dtype(_ST_DTYPES[name])).tobytes(order="C")
+        header[k] = {"dtype": name, "shape": list(a.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    if metadata:
+        header = {"__metadata__": dict(metadata), **header}
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+
+    def write(f):
+        f.write(len(text).to_bytes(8, "little"))
+        f.write(text)
+        for c in chunks:
+            f.write(c)
+    _atomic_write(path, write)
+
+
+def read_safetensors_header(path):
+    """The parsed JSON header of a .safetensors file and the byte offset where its data starts; raises
+    ``CheckpointError`` naming the file when it is not a well-formed safetensors file."""
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"{name!r}: no such file")
+    size = os.path.getsize(name)
+
+    def bad(what):
+        return CheckpointError(f"{name!r}: not a readable safetensors file: {what}")
+    with open(name, "rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise bad(f"{size} bytes, too short for the 8-byte header length")
+        n = int.from_bytes(head, "little")
+        if n > min(size - 8, _ST_MAX_HEADER):
+            raise bad(f"the header length {n} does not fit in the file of {size} bytes "
+                      f"(found {_describe(head)})")
+        try:
+            header = json.loads(fh.read(n).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise bad(f"its header is not JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise bad("its header is not a JSON object")
+    meta = header.pop("__metadata__", None)
+    if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
+        raise bad("__metadata__ is not a dict of strings")
+    spans, data_size = [], size - 8 - n
+    for k, info in header.items():
+        ok = (isinstance(info, dict) and info.get("dtype") in _ST_DTYPES and isinstance(info.get("shape"), list)
+              and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in info["shape"])
+              and isinstance(info.get("data_offsets"), list) and len(info["data_offsets"]) == 2
+              and all(isinstance(o, int) and not isinstance(o, bool) for o in info["data_offsets"]))
+        if not ok:
+            raise bad(f"entry {k!r} is not {{dtype (one of {', '.join(_ST_DTYPES)}), shape, data_offsets}}: "
+                      f"{info!r}")
+        begin, end = info["data_offsets"]
+        expected = int(np.prod(info["shape"], dtype=np.int64)) * np.dtype(_ST_DTYPES[info["dtype"]]).itemsize
+        if not 0 <= begin <= end <= data_size or end - begin != expected:
+            raise bad(f"tensor {k!r} ({info['dtype']} {info['shape']}, {expected} bytes) has data_offsets "
+                      f"{[begin, end]}, outside the {data_size} data bytes or of the wrong size")
+        spans.append((begin, end, k))
+    spans.sort()
+    for (b0, e0, k0), (b1, e1, k1) in zip(spans, spans[1:]):
+        if b1 < e0:
+            raise bad(f"tensors {k0!r} and {k1!r} overlap")
+    return header, 8 + n
 
 
 def load_safetensors(path, device="cpu"):
-    """Read a .safetensors file into a ``{name: Tensor}`` dict on ``device``."""
-    st = _safetensors_numpy()
-    name = os.fspath(path)
-    with open(name, "rb") as fh:
-        data = fh.read()
-    try:
-        arrays = st.load(data)
-    except Exception as e:  # safetensors raises its own SafetensorError (a plain Exception)
-        raise CheckpointError(f"{name!r}: not a readable safetensors file ({e})") from None
+    """Read a .safetensors file into a ``{name: Tensor}`` dict on ``device`` (in the file's order).
+    A truncated or malformed file raises ``CheckpointError`` naming the file; no other code is run."""
+    header, start = read_safetensors_header(path)
     dev = backend.device(device)
-    return {k: Tensor._wrap(backend.to_device(a, dev)) for k, a in arrays.items()}
+    out = {}
+    with open(os.fspath(path), "rb") as fh:
+        for k, info in header.items():
+            begin, end = info["data_offsets"]
+            fh.seek(start + begin)
+            a = np.frombuffer(fh.read(end - begin), dtype=_ST_DTYPES[info["dtype"]]).reshape(info["shape"])
+            a = a.astype(a.dtype.newbyteorder("="), copy=True)
+            out[k] = Tensor._wrap(backend.to_device(a, dev))
+    return out

@@ -448,7 +448,6 @@ def test_full_checkpoint_round_trip_continues_training(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- safetensors
 
-@requires_safetensors
 def test_safetensors_round_trip(tmp_path):
     sd = {"layer.weight": minigrad.randn(3, 4), "layer.bias": minigrad.zeros(3, dtype=minigrad.float64),
           "steps": minigrad.arange(4), "mask": minigrad.tensor([True, False]),
@@ -482,18 +481,58 @@ def test_safetensors_interchange_with_torch(tmp_path):
     assert back["i"].dtype == minigrad.int64
 
 
-def test_safetensors_missing_gives_clear_error(monkeypatch, tmp_path):
-    import builtins
-    real_import = builtins.__import__
+@requires_safetensors
+def test_safetensors_files_agree_with_the_package(tmp_path):
+    """The format is written and parsed by minigrad; the safetensors package is the oracle both ways."""
+    from safetensors.numpy import load_file, save_file
+    rng = np.random.default_rng(0)
+    arrays = {"a.f16": rng.standard_normal((2, 3)).astype(np.float16), "b": rng.integers(-9, 9, (4,), dtype=np.int8),
+              "c.u32": np.arange(5, dtype=np.uint32), "d": np.full((), 2.5), "e": np.zeros((0, 3), np.float32)}
+    serialization.save_safetensors(arrays, tmp_path / "mg.safetensors", metadata={"format": "pt"})
+    theirs = load_file(str(tmp_path / "mg.safetensors"))
+    save_file(arrays, str(tmp_path / "st.safetensors"), metadata={"x": "y"})
+    ours = serialization.load_safetensors(tmp_path / "st.safetensors")
+    for k, a in arrays.items():
+        assert theirs[k].dtype == a.dtype and ours[k].dtype == a.dtype
+        np.testing.assert_array_equal(theirs[k], a)
+        np.testing.assert_array_equal(ours[k].numpy(), a)
 
-    def fake_import(name, *args, **kwargs):
-        if name.startswith("safetensors"):
-            raise ImportError("no safetensors")
-        return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", fake_import)
-    with pytest.raises(ImportError, match="pip install safetensors"):
-        serialization.save_safetensors({"a": minigrad.ones(1)}, tmp_path / "a.safetensors")
+def _st_file(path, header, data=b""):
+    text = json.dumps(header).encode()
+    return write(path, len(text).to_bytes(8, "little") + text + data)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: write(p, b""), "too short"),
+    (lambda p: write(p, (10 ** 6).to_bytes(8, "little") + b"{}"), "does not fit"),
+    (lambda p: write(p, (4).to_bytes(8, "little") + b"{{{{"), "not JSON"),
+    (lambda p: _st_file(p, [1, 2]), "not a JSON object"),
+    (lambda p: _st_file(p, {"w": {"dtype": "F33", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4), "entry 'w'"),
+    (lambda p: _st_file(p, {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4), "outside"),
+    (lambda p: _st_file(p, {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 8), "wrong size"),
+    (lambda p: _st_file(p, {"v": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                            "w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8), "overlap"),
+    (lambda p: _st_file(p, {"__metadata__": {"a": 1}}), "__metadata__"),
+])
+def test_malformed_safetensors_are_refused_naming_the_file(tmp_path, make, message):
+    path = tmp_path / "bad.safetensors"
+    make(path)
+    with pytest.raises(CheckpointError, match=message) as info:
+        serialization.load_safetensors(path)
+    assert "bad.safetensors" in str(info.value)
+
+
+def test_safetensors_save_is_atomic_and_checks_before_writing(tmp_path):
+    path = tmp_path / "w.safetensors"
+    serialization.save_safetensors({"w": minigrad.ones(2)}, path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match="complex64"):
+        serialization.save_safetensors({"a": minigrad.ones(3), "z": np.ones(2, np.complex64)}, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["w.safetensors"]
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        serialization.load_safetensors(tmp_path / "missing.safetensors")
 
 
 def test_parameters_and_module_state_dict(tmp_path):

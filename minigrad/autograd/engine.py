@@ -42,6 +42,18 @@ class set_grad_enabled(contextlib.ContextDecorator):
         return False
 
 
+@contextlib.contextmanager
+def trace_functions(callback):
+    """Within the block, ``callback(function, inputs, output)`` runs after every Function applied in this
+    thread, in order (how ``minigrad.onnx.export`` sees one forward pass)."""
+    prev = getattr(_state, "tracer", None)
+    _state.tracer = callback
+    try:
+        yield
+    finally:
+        _state.tracer = prev
+
+
 class no_grad(set_grad_enabled):
     """``with minigrad.no_grad():`` records no graph (inference, parameter updates)."""
 
@@ -132,6 +144,9 @@ class Function:
             self.output = weakref.ref(out)
             self.freed = False
             out.grad_fn = self
+        tracer = getattr(_state, "tracer", None)
+        if tracer is not None:
+            tracer(self, inputs, out)
         return out
 
     # -- what backward reads

@@ -1,5 +1,6 @@
 """AlexNet: torchvision's single-GPU form, and Krizhevsky et al. 2012 as published (``original=True``)."""
 from .. import nn
+from .weights import accepts_weights
 
 
 class AlexNet(nn.Module):
@@ -64,6 +65,7 @@ class AlexNetOriginal(nn.Module):
         return self.classifier(self.flatten(self.features(x)))
 
 
+@accepts_weights
 def alexnet(num_classes=1000, original=False, dropout=0.5):
     """AlexNet: torchvision's form (61,100,840 parameters) or ``original=True`` (60,965,224, 227x227 input)."""
     return (AlexNetOriginal if original else AlexNet)(num_classes=num_classes, dropout=dropout)

@@ -11,6 +11,7 @@ from functools import partial
 
 from .. import nn
 from ._common import ConvNormAct, SqueezeExcitation, StochasticDepth, init_weights, make_divisible
+from .weights import accepts_weights
 
 # name: (width_mult, depth_mult, resolution, dropout)
 COEFFICIENTS = {
@@ -95,6 +96,7 @@ class EfficientNet(nn.Module):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))
 
 
+@accepts_weights
 def efficientnet(variant="b0", num_classes=1000, stochastic_depth_prob=0.2, dropout=None):
     """Build EfficientNet-``variant`` ('b0'..'b7') from B0's stages and the compound coefficients.
 
@@ -110,11 +112,19 @@ def efficientnet(variant="b0", num_classes=1000, stochastic_depth_prob=0.2, drop
                         num_classes, norm)
 
 
+@accepts_weights
 def efficientnet_b0(num_classes=1000, **kw): return efficientnet("b0", num_classes, **kw)
+@accepts_weights
 def efficientnet_b1(num_classes=1000, **kw): return efficientnet("b1", num_classes, **kw)
+@accepts_weights
 def efficientnet_b2(num_classes=1000, **kw): return efficientnet("b2", num_classes, **kw)
+@accepts_weights
 def efficientnet_b3(num_classes=1000, **kw): return efficientnet("b3", num_classes, **kw)
+@accepts_weights
 def efficientnet_b4(num_classes=1000, **kw): return efficientnet("b4", num_classes, **kw)
+@accepts_weights
 def efficientnet_b5(num_classes=1000, **kw): return efficientnet("b5", num_classes, **kw)
+@accepts_weights
 def efficientnet_b6(num_classes=1000, **kw): return efficientnet("b6", num_classes, **kw)
+@accepts_weights
 def efficientnet_b7(num_classes=1000, **kw): return efficientnet("b7", num_classes, **kw)

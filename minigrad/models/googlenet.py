@@ -12,6 +12,7 @@ import minigrad
 import minigrad.nn.functional as F
 
 from .. import nn
+from .weights import accepts_weights
 
 
 class BasicConv2d(nn.Module):
@@ -145,6 +146,7 @@ def googlenet_loss(outputs, target, aux_weight=0.3, criterion=None):
     return criterion(outputs, target)
 
 
+@accepts_weights
 def googlenet(num_classes=1000, aux_logits=True, batch_norm=False, dropout=0.4, dropout_aux=0.7):
     """Inception v1 (6,998,552 parameters + 6,379,728 in the auxiliary heads; ``batch_norm=True``: 7,005,832)."""
     return GoogLeNet(num_classes, aux_logits, batch_norm, dropout, dropout_aux)

@@ -8,6 +8,7 @@ import minigrad
 import minigrad.nn.functional as F
 
 from .. import nn
+from .weights import accepts_weights
 
 # Table I of LeCun et al. 1998: which S2 maps each of C3's 16 maps sees.
 C3_TABLE = (
@@ -182,6 +183,7 @@ class LeNet5Classic(nn.Module):
         return -self.output(x)
 
 
+@accepts_weights
 def lenet5(num_classes=10, classic=False, in_channels=1):
     """LeNet-5 for 1x32x32 input: modern (61,706 parameters) or ``classic=True`` (60,000 trainable)."""
     return (LeNet5Classic if classic else LeNet5)(num_classes=num_classes, in_channels=in_channels)

@@ -1,6 +1,7 @@
 """MobileNet v1 (Howard et al. 2017) and v2 (Sandler et al. 2018, torchvision's layout)."""
 from .. import nn
 from ._common import ConvNormAct, init_weights, make_divisible, resolve_norm
+from .weights import accepts_weights
 
 
 class DepthwiseSeparable(nn.Module):
@@ -98,11 +99,13 @@ class MobileNetV2(nn.Module):
         return self.classifier(self.flatten(self.avgpool(self.features(x))))
 
 
+@accepts_weights
 def mobilenet_v1(num_classes=1000, width_mult=1.0, dropout=0.0):
     """MobileNet v1 (4,231,976 parameters at width_mult=1.0)."""
     return MobileNetV1(num_classes, width_mult, dropout)
 
 
+@accepts_weights
 def mobilenet_v2(num_classes=1000, width_mult=1.0, dropout=0.2):
     """MobileNet v2 (3,504,872 parameters at width_mult=1.0)."""
     return MobileNetV2(num_classes, width_mult, dropout)

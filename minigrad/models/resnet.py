@@ -7,6 +7,7 @@ shortcut is a 1x1 projection (``downsample``: conv + BatchNorm) because the shap
 """
 from .. import nn
 from ._common import init_weights
+from .weights import accepts_weights
 
 
 def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
@@ -101,8 +102,13 @@ class ResNet(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))
 
 
+@accepts_weights
 def resnet18(num_classes=1000): return ResNet(BasicBlock, [2, 2, 2, 2], num_classes)
+@accepts_weights
 def resnet34(num_classes=1000): return ResNet(BasicBlock, [3, 4, 6, 3], num_classes)
+@accepts_weights
 def resnet50(num_classes=1000): return ResNet(Bottleneck, [3, 4, 6, 3], num_classes)
+@accepts_weights
 def resnet101(num_classes=1000): return ResNet(Bottleneck, [3, 4, 23, 3], num_classes)
+@accepts_weights
 def resnet152(num_classes=1000): return ResNet(Bottleneck, [3, 8, 36, 3], num_classes)

@@ -9,6 +9,7 @@ import minigrad
 
 from .. import nn
 from ._common import init_weights, resolve_norm
+from .weights import accepts_weights
 
 
 class ShortcutA(nn.Module):
@@ -95,14 +96,20 @@ class CifarResNet(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))
 
 
+@accepts_weights
 def resnet_cifar(depth, num_classes=10, plain=False, norm="batch", in_channels=3):
     """A 6n+2-layer CIFAR ResNet (``plain=True``: no shortcuts; ``norm=None``: no BatchNorm;
     ``in_channels=1`` for grey images such as Fashion-MNIST)."""
     return CifarResNet(depth, num_classes, plain, norm, in_channels)
 
 
+@accepts_weights
 def resnet20(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(20, num_classes, plain, norm, in_channels)
+@accepts_weights
 def resnet32(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(32, num_classes, plain, norm, in_channels)
+@accepts_weights
 def resnet44(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(44, num_classes, plain, norm, in_channels)
+@accepts_weights
 def resnet56(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(56, num_classes, plain, norm, in_channels)
+@accepts_weights
 def resnet110(num_classes=10, plain=False, norm="batch", in_channels=3): return CifarResNet(110, num_classes, plain, norm, in_channels)

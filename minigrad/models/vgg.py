@@ -1,6 +1,7 @@
 """VGG (Simonyan and Zisserman 2014), configurations A, B, D, E = vgg11, vgg13, vgg16, vgg19, torchvision's layout."""
 from .. import nn
 from ._common import init_weights
+from .weights import accepts_weights
 
 # numbers are 3x3 conv widths, "M" a 2x2 stride-2 max-pool
 CFGS = {
@@ -49,11 +50,19 @@ def _vgg(cfg, batch_norm, num_classes, dropout):
     return VGG(make_layers(CFGS[cfg], batch_norm), num_classes=num_classes, dropout=dropout)
 
 
+@accepts_weights
 def vgg11(num_classes=1000, dropout=0.5): return _vgg("A", False, num_classes, dropout)
+@accepts_weights
 def vgg13(num_classes=1000, dropout=0.5): return _vgg("B", False, num_classes, dropout)
+@accepts_weights
 def vgg16(num_classes=1000, dropout=0.5): return _vgg("D", False, num_classes, dropout)
+@accepts_weights
 def vgg19(num_classes=1000, dropout=0.5): return _vgg("E", False, num_classes, dropout)
+@accepts_weights
 def vgg11_bn(num_classes=1000, dropout=0.5): return _vgg("A", True, num_classes, dropout)
+@accepts_weights
 def vgg13_bn(num_classes=1000, dropout=0.5): return _vgg("B", True, num_classes, dropout)
+@accepts_weights
 def vgg16_bn(num_classes=1000, dropout=0.5): return _vgg("D", True, num_classes, dropout)
+@accepts_weights
 def vgg19_bn(num_classes=1000, dropout=0.5): return _vgg("E", True, num_classes, dropout)

@@ -8,6 +8,7 @@ from minigrad import models as M
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn
+from torchvision_layout import SqueezeExcitation as TSqueezeExcitation  # noqa: E402  (needs torch)
 
 
 # ---- the PyTorch references, written the torchvision way -------------------------------------------------
@@ -87,19 +88,6 @@ class TInception(tnn.Module):
 
     def forward(self, x):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
-
-
-class TSqueezeExcitation(tnn.Module):
-    def __init__(self, cin, csq):
-        super().__init__()
-        self.avgpool = tnn.AdaptiveAvgPool2d(1)
-        self.fc1 = tnn.Conv2d(cin, csq, 1)
-        self.fc2 = tnn.Conv2d(csq, cin, 1)
-        self.activation = tnn.SiLU()
-        self.scale_activation = tnn.Sigmoid()
-
-    def forward(self, x):
-        return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x))))) * x
 
 
 class TMBConv(tnn.Module):  # torchvision's MBConv in eval-free form (stochastic depth off)
