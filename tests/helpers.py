@@ -186,3 +186,9 @@ def _check_torch(ref, inputs, grad_inputs, outs, vs, grads, atol, rtol):
             continue
         assert g is not None, f"input {grad_inputs[k]}: no gradient, torch has one"
         _assert_close(g, tg.numpy(), f"gradient of input {grad_inputs[k]} differs from torch", atol, rtol)
+
+
+def like(t, value):
+    """``value`` (an array, number or Tensor) as a tensor on ``t``'s device: for constants that an op under
+    test takes besides its inputs, so that check_op's GPU leg moves them too."""
+    return value.to(t.device) if isinstance(value, minigrad.Tensor) else minigrad.tensor(value, device=t.device)

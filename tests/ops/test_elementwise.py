@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad
-from helpers import away_from_zero, check_op, requires_torch, torch
+from helpers import away_from_zero, check_op, like, requires_torch, torch
 
 broadcast_pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4)
 
@@ -57,7 +57,7 @@ def test_clamp_maximum_minimum_where():
     check_op(minigrad.maximum, [x, y], lambda a, b: torch.maximum(a, b))
     check_op(minigrad.minimum, [x, y[:1]], lambda a, b: torch.minimum(a, b))
     cond = x > 0
-    check_op(lambda a, b: minigrad.where(minigrad.tensor(cond), a, b), [x, y[0]],
+    check_op(lambda a, b: minigrad.where(like(a, cond), a, b), [x, y[0]],
              lambda a, b: torch.where(torch.tensor(cond), a, b))
 
 

@@ -4,16 +4,16 @@ import pytest
 
 import minigrad
 import minigrad.nn.functional as F
-from helpers import check_op, torch
+from helpers import check_op, like, torch
 
 
 def test_embedding():
     w = np.random.default_rng(0).standard_normal((5, 3))
     idx = np.array([[4, 0, 0], [1, 4, 2]])
-    check_op(lambda w: F.embedding(minigrad.tensor(idx), w), [w],
+    check_op(lambda w: F.embedding(like(w, idx), w), [w],
              lambda w: torch.nn.functional.embedding(torch.tensor(idx), w))
     # padding_idx deliberately withholds a true gradient, so it is compared with torch, not gradchecked
-    check_op(lambda w: F.embedding(minigrad.tensor(idx), w, padding_idx=4), [w],
+    check_op(lambda w: F.embedding(like(w, idx), w, padding_idx=4), [w],
              lambda w: torch.nn.functional.embedding(torch.tensor(idx), w, padding_idx=4), gradcheck=False)
     mw = minigrad.tensor(w, requires_grad=True)
     F.embedding(minigrad.tensor(idx), mw, padding_idx=4).backward(minigrad.ones(2, 3, 3, dtype=minigrad.float64))

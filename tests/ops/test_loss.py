@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import minigrad
 import minigrad.nn.functional as F
-from helpers import check_op, torch
+from helpers import check_op, like, torch
 
 TF = torch.nn.functional if torch is not None else None
 REDUCTIONS = ["mean", "sum", "none"]
@@ -43,14 +43,14 @@ def test_binary_cross_entropy(reduction):
     w = rng.uniform(0.5, 2, (4, 3))
     check_op(lambda p, t: F.binary_cross_entropy(p, t, reduction=reduction), [p, t],
              lambda p, t: TF.binary_cross_entropy(p, t, reduction=reduction))
-    check_op(lambda p: F.binary_cross_entropy(p, minigrad.tensor(t), minigrad.tensor(w), reduction=reduction), [p],
+    check_op(lambda p: F.binary_cross_entropy(p, like(p, t), like(p, w), reduction=reduction), [p],
              lambda p: TF.binary_cross_entropy(p, torch.tensor(t), torch.tensor(w), reduction=reduction))
 
 
 def test_binary_cross_entropy_at_0_and_1():
     p = np.array([0.0, 1.0, 0.5, 1.0, 0.0])
     t = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
-    check_op(lambda x: F.binary_cross_entropy(x, minigrad.tensor(t)), [p],
+    check_op(lambda x: F.binary_cross_entropy(x, like(x, t)), [p],
              lambda x: TF.binary_cross_entropy(x, torch.tensor(t)), gradcheck=False)
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         F.binary_cross_entropy(minigrad.tensor([1.5]), minigrad.tensor([1.0]))
@@ -64,8 +64,8 @@ def test_bce_with_logits(reduction):
     check_op(lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction), [x, t],
              lambda x, t: TF.binary_cross_entropy_with_logits(x, t, reduction=reduction))
     # torch differentiates neither weight nor pos_weight: they are constants here
-    check_op(lambda x, t: F.binary_cross_entropy_with_logits(x, t, minigrad.tensor(w), reduction=reduction,
-                                                             pos_weight=minigrad.tensor(pw)), [x, t],
+    check_op(lambda x, t: F.binary_cross_entropy_with_logits(x, t, like(x, w), reduction=reduction,
+                                                             pos_weight=like(x, pw)), [x, t],
              lambda x, t: TF.binary_cross_entropy_with_logits(x, t, torch.tensor(w), reduction=reduction,
                                                               pos_weight=torch.tensor(pw)))
 
@@ -79,7 +79,7 @@ def test_cross_entropy_class_indices(reduction, smoothing, weighted):
     w = rng.uniform(0.5, 2, 4) if weighted else None
     mw = minigrad.tensor(w) if weighted else None
     tw = torch.tensor(w) if weighted and torch is not None else None
-    check_op(lambda x: F.cross_entropy(x, minigrad.tensor(t), mw, reduction=reduction, label_smoothing=smoothing),
+    check_op(lambda x: F.cross_entropy(x, like(x, t), like(x, mw) if weighted else None, reduction=reduction, label_smoothing=smoothing),
              [x], lambda x: TF.cross_entropy(x, torch.tensor(t), tw, reduction=reduction,
                                             label_smoothing=smoothing))
 
@@ -90,7 +90,7 @@ def test_cross_entropy_spatial_and_ignore_index(reduction):
     t = rng.integers(0, 3, (2, 2, 2))
     t[0, 1, 0] = 7
     w = rng.uniform(0.5, 2, 3)
-    check_op(lambda x: F.cross_entropy(x, minigrad.tensor(t), minigrad.tensor(w), ignore_index=7,
+    check_op(lambda x: F.cross_entropy(x, like(x, t), like(x, w), ignore_index=7,
                                        reduction=reduction, label_smoothing=0.1), [x],
              lambda x: TF.cross_entropy(x, torch.tensor(t), torch.tensor(w), ignore_index=7, reduction=reduction,
                                         label_smoothing=0.1))
@@ -105,13 +105,13 @@ def test_cross_entropy_probabilities(reduction, smoothing):
     w = rng.uniform(0.5, 2, 4)
     check_op(lambda x, p: F.cross_entropy(x, p, reduction=reduction, label_smoothing=smoothing), [x, p],
              lambda x, p: TF.cross_entropy(x, p, reduction=reduction, label_smoothing=smoothing))
-    check_op(lambda x: F.cross_entropy(x, minigrad.tensor(p), minigrad.tensor(w), reduction=reduction), [x],
+    check_op(lambda x: F.cross_entropy(x, like(x, p), like(x, w), reduction=reduction), [x],
              lambda x: TF.cross_entropy(x, torch.tensor(p), torch.tensor(w), reduction=reduction))
 
 
 def test_cross_entropy_unbatched():
     x = rng.standard_normal(5)
-    check_op(lambda x: F.cross_entropy(x, minigrad.tensor(2)), [x], lambda x: TF.cross_entropy(x, torch.tensor(2)))
+    check_op(lambda x: F.cross_entropy(x, like(x, 2)), [x], lambda x: TF.cross_entropy(x, torch.tensor(2)))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -119,13 +119,13 @@ def test_cross_entropy_stable_for_logits_1e4(dtype):
     x = (rng.standard_normal((6, 5)) * 1e4).astype(dtype)
     x[0] = [1e4, -1e4, 1e4, 0, 3]
     t = np.array([1, 0, 4, 2, 3, 1])
-    (loss,) = check_op(lambda a: F.cross_entropy(a, minigrad.tensor(t), label_smoothing=0.1), [x],
+    (loss,) = check_op(lambda a: F.cross_entropy(a, like(a, t), label_smoothing=0.1), [x],
                        lambda a: TF.cross_entropy(a, torch.tensor(t), label_smoothing=0.1), grad_inputs=[0],
                        gradcheck=False, rtol=1e-5, atol=1e-7)
     assert np.isfinite(loss.item())
     # the binary losses on logits of 1e4 too
     z, y = x[:, :1] * 1.0, (x[:, 1:2] > 0).astype(dtype)
-    check_op(lambda a: F.binary_cross_entropy_with_logits(a, minigrad.tensor(y)), [z],
+    check_op(lambda a: F.binary_cross_entropy_with_logits(a, like(a, y)), [z],
              lambda a: TF.binary_cross_entropy_with_logits(a, torch.tensor(y)), grad_inputs=[0],
              gradcheck=False, rtol=1e-5, atol=1e-8)
 
@@ -135,9 +135,9 @@ def test_nll_loss(reduction):
     x = np.log(rng.dirichlet(np.ones(4), 5))
     t = np.array([1, 0, 3, 3, -100])
     w = rng.uniform(0.5, 2, 4)
-    check_op(lambda x: F.nll_loss(x, minigrad.tensor(t), minigrad.tensor(w), reduction=reduction), [x],
+    check_op(lambda x: F.nll_loss(x, like(x, t), like(x, w), reduction=reduction), [x],
              lambda x: TF.nll_loss(x, torch.tensor(t), torch.tensor(w), reduction=reduction))
-    check_op(lambda x: F.nll_loss(x, minigrad.tensor(t), reduction=reduction), [x],
+    check_op(lambda x: F.nll_loss(x, like(x, t), reduction=reduction), [x],
              lambda x: TF.nll_loss(x, torch.tensor(t), reduction=reduction))
 
 
@@ -162,9 +162,9 @@ def test_multi_margin_loss(reduction, p, margin):
     # keep every margin term away from its kink at 0
     xt = x[np.arange(4), t][:, None]
     x = np.where(np.abs(margin - xt + x) < 0.05, x + 0.1, x)
-    check_op(lambda x: F.multi_margin_loss(x, minigrad.tensor(t), p=p, margin=margin, reduction=reduction), [x],
+    check_op(lambda x: F.multi_margin_loss(x, like(x, t), p=p, margin=margin, reduction=reduction), [x],
              lambda x: TF.multi_margin_loss(x, torch.tensor(t), p=p, margin=margin, reduction=reduction))
-    check_op(lambda x: F.multi_margin_loss(x, minigrad.tensor(t), p=p, margin=margin, weight=minigrad.tensor(w),
+    check_op(lambda x: F.multi_margin_loss(x, like(x, t), p=p, margin=margin, weight=like(x, w),
                                            reduction=reduction), [x],
              lambda x: TF.multi_margin_loss(x, torch.tensor(t), p=p, margin=margin, weight=torch.tensor(w),
                                             reduction=reduction))
@@ -200,6 +200,6 @@ def test_cross_entropy_hypothesis(n, c, seed, smoothing, reduction):
     r = np.random.default_rng(seed)
     x = r.standard_normal((n, c)) * 5
     t = r.integers(0, c, n)
-    check_op(lambda a: F.cross_entropy(a, minigrad.tensor(t), reduction=reduction, label_smoothing=smoothing), [x],
+    check_op(lambda a: F.cross_entropy(a, like(a, t), reduction=reduction, label_smoothing=smoothing), [x],
              lambda a: TF.cross_entropy(a, torch.tensor(t), reduction=reduction, label_smoothing=smoothing),
              atol=1e-12, rtol=1e-10, fast=True, second_order=False, gradcheck_kwargs=dict(n_directions=2))

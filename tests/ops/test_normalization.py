@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import minigrad
 import minigrad.nn.functional as F
-from helpers import check_op, requires_torch, torch
+from helpers import check_op, like, requires_torch, torch
 from minigrad.ops.normalization import standardize
 
 TF = torch.nn.functional if torch is not None else None
@@ -33,7 +33,7 @@ def test_batch_norm_eval(shape):
     C = shape[1]
     rm, rv = np.linspace(-1, 1, C), np.linspace(0.5, 2, C)
     w, b = np.linspace(0.5, 1.5, C), np.linspace(-1, 1, C)
-    check_op(lambda x, w, b: F.batch_norm(x, minigrad.tensor(rm), minigrad.tensor(rv), w, b, training=False),
+    check_op(lambda x, w, b: F.batch_norm(x, like(x, rm), like(x, rv), w, b, training=False),
              [x, w, b],
              lambda x, w, b: TF.batch_norm(x, torch.tensor(rm), torch.tensor(rv), w, b, training=False))
 
