@@ -56,7 +56,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     Training: normalise with the batch's mean and biased variance over (N, *), and update the running
     statistics in place (when given): r <- (1 - momentum) r + momentum s, with the UNBIASED batch variance
-    for ``running_var``. Eval (``training=False``): normalise with the running statistics. Then
+    for ``running_var``; an empty batch gives an empty output and leaves them as they are (as PyTorch). Eval (``training=False``): normalise with the running statistics. Then
     y = xhat * weight + bias per channel. The backward of the training path is the fused form of
     :class:`Standardize` (twice differentiable); the eval path is a composite of primitives.
     """
@@ -70,7 +70,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise RuntimeError(f"batch_norm: {name} should have shape ({C},) for an input with {C} channels "
                                f"(shape {tuple(input.shape)}), got {tuple(t.shape)}")
     shape = _channel_shape(input)
-    if training:
+    if training and input.numel() == 0:
+        y = input        # PyTorch: an empty batch gives an empty output; the running statistics are kept
+    elif training:
         axes = (0,) + tuple(range(2, input.ndim))
         n = input.numel() // C
         if n <= 1:

@@ -65,10 +65,10 @@ def default_collate(samples):
     """Stack a list of samples into a batch of Tensors with a leading batch dimension N.
 
     Arrays and Tensors are stacked with NumPy's result type of all items (int32 and float32 items give
-    float64; PyTorch's stack gives float32); Python numbers become int64, or float32 when any is a float (PyTorch: the first item decides,
-    and a leading Python float gives float64); bools stay bool; items of different shapes raise
-    RuntimeError naming the first one that differs. Tuples, lists and dicts are collated field by field
-    (a tuple stays a tuple; PyTorch returns a list); strings are returned as a list.
+    float64; PyTorch's stack gives float32); Python numbers become int64, or float32 when any is a float
+    (PyTorch: the first item decides, and a leading Python float gives float64); bools stay bool; items of
+    different shapes raise RuntimeError naming the first one that differs. Tuples, lists and dicts are
+    collated field by field (a tuple stays a tuple; PyTorch returns a list); strings are returned as a list.
     """
     elem = samples[0]
     if isinstance(elem, (str, bytes)):
