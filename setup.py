@@ -35,8 +35,9 @@ setup(
     extras_require={
         "train": TRAIN_DEPS,
         "dev": TEST_DEPS + TRAIN_DEPS + ["safetensors>=0.4"],
-        "cuda12": ["cupy-cuda12x>=13"],
-        "cuda13": ["cupy-cuda13x>=13"],
+        # a GPU user's CuPy and Numba's CUDA target (kernels/gpu.py); a CPU install needs neither
+        "cuda12": ["cupy-cuda12x>=13", "numba-cuda[cu12]>=0.20"],
+        "cuda13": ["cupy-cuda13x>=13", "numba-cuda[cu13]>=0.20"],
     },
     entry_points={"console_scripts": ["minigrad=minigrad.__main__:main"]},
 )
