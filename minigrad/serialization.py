@@ -127,7 +127,11 @@ def _remove_stale_tmp(directory, base):
     """Remove the temporary files that saves to ``base`` killed mid-write left (``.base.PID.HEX.tmp`` whose
     process is gone; a live process's file, possibly being written now, is left alone)."""
     pattern = re.compile(rf"\.{re.escape(base)}\.(\d+)\.[0-9a-f]{{8}}\.tmp")
-    for entry in os.listdir(directory):
+    try:
+        entries = os.listdir(directory)
+    except OSError:                     # a folder we may write but not list: nothing to clean
+        return
+    for entry in entries:
         m = pattern.fullmatch(entry)
         if m is None or os.name != "posix":
             continue
