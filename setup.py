@@ -18,6 +18,8 @@ def read_version():
 
 
 TEST_DEPS = ["pytest>=7", "hypothesis>=6", "nbformat>=5", "nbclient>=0.7", "ipykernel>=6"]
+# make_dot renders through the graphviz package (it also needs Graphviz's `dot` program, not on PyPI)
+VIZ_DEPS = ["graphviz>=0.20"]
 # threadpoolctl lets the conv kernels pin BLAS to one thread per chunk (no thread fights on few cores)
 TRAIN_DEPS = ["mlxtend>=0.23", "tqdm>=4.60", "matplotlib>=3.5", "threadpoolctl>=3"]
 
@@ -34,7 +36,8 @@ setup(
     install_requires=["numpy>=1.24", "numba>=0.58"],
     extras_require={
         "train": TRAIN_DEPS,
-        "dev": TEST_DEPS + TRAIN_DEPS + ["safetensors>=0.4"],
+        "viz": VIZ_DEPS,
+        "dev": TEST_DEPS + TRAIN_DEPS + VIZ_DEPS + ["safetensors>=0.4"],
         # a GPU user's CuPy and Numba's CUDA target (kernels/gpu.py); a CPU install needs neither
         "cuda12": ["cupy-cuda12x>=13", "numba-cuda[cu12]>=0.20"],
         "cuda13": ["cupy-cuda13x>=13", "numba-cuda[cu13]>=0.20"],

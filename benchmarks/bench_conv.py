@@ -1,4 +1,4 @@
-"""Convolution and pooling: minigrad against PyTorch (CPU) in the same run, float32.
+"""Convolution, pooling and BatchNorm: minigrad against PyTorch (CPU) in the same run, float32.
 
     python benchmarks/bench_conv.py            # the full table (a few minutes on 2 cores)
     python benchmarks/bench_conv.py --quick    # a smoke run with tiny shapes (the tests run this)
@@ -37,7 +37,12 @@ POOLS = [
     ("max-pool 2x2/2", (128, 64, 32, 32), 2, 2),
     ("max-pool 3x3/2", (128, 64, 32, 32), 3, 2),
 ]
-TARGETS = {"fwd+bwd": 3.0, "fwd": 4.0, "pool": 2.0, "geomean": 2.5}
+# name, shape
+NORMS = [
+    ("BatchNorm2d 64ch 32x32 train", (128, 64, 32, 32)),
+    ("BatchNorm2d 16ch 32x32 train", (128, 16, 32, 32)),
+]
+TARGETS = {"fwd+bwd": 3.0, "fwd": 4.0, "pool": 2.0, "norm": 1.0, "geomean": 2.5}
 
 
 def gemm_rate(n, repeat):
@@ -126,6 +131,39 @@ def pool_runs(shape, K, S):
     return m_run, t_run
 
 
+def norm_runs(shape):
+    """(forward, forward+backward) of a training BatchNorm2d with affine parameters (minigrad, torch)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    gy = rng.standard_normal(shape, dtype=np.float32)
+    C = shape[1]
+    mx, mgy = minigrad.tensor(x, requires_grad=True), minigrad.tensor(gy)
+    mw, mb = minigrad.ones(C, requires_grad=True), minigrad.zeros(C, requires_grad=True)
+    mrm, mrv = minigrad.zeros(C), minigrad.ones(C)
+
+    def m_fwd():
+        return F.batch_norm(mx, mrm, mrv, mw, mb, training=True)
+
+    def m_fwd_bwd():
+        mx.grad = mw.grad = mb.grad = None
+        m_fwd().backward(mgy)
+
+    if torch is None:
+        return (m_fwd, None), (m_fwd_bwd, None)
+    tx, tgy = torch.tensor(x, requires_grad=True), torch.tensor(gy)
+    tw, tb = torch.ones(C, requires_grad=True), torch.zeros(C, requires_grad=True)
+    trm, trv = torch.zeros(C), torch.ones(C)
+
+    def t_fwd():
+        return TF.batch_norm(tx, trm, trv, tw, tb, training=True)
+
+    def t_fwd_bwd():
+        tx.grad = tw.grad = tb.grad = None
+        t_fwd().backward(tgy)
+
+    return (m_fwd, t_fwd), (m_fwd_bwd, t_fwd_bwd)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny shapes and few repeats (smoke test)")
@@ -170,7 +208,16 @@ def main(argv=None):
         tm, tt = timed_pair(m, t, repeat)
         report(name, "fwd+bwd", tm, tt, 0, TARGETS["pool"])
 
-    conv_fb = [r[4] for r in rows if r[1] == "fwd+bwd" and not r[0].startswith("max-pool")]
+    for name, shape in NORMS:
+        shape = (batch(shape[0]), shape[1], size(shape[2]), size(shape[3]))
+        (mf, tf), (mfb, tfb) = norm_runs(shape)
+        tm, tt = timed_pair(mf, tf, repeat)
+        report(name, "fwd", tm, tt, 0, TARGETS["norm"])
+        tm, tt = timed_pair(mfb, tfb, repeat)
+        report(name, "fwd+bwd", tm, tt, 0, TARGETS["norm"])
+
+    conv_names = {c[0] for c in CONVS}
+    conv_fb = [r[4] for r in rows if r[1] == "fwd+bwd" and r[0] in conv_names]
     if torch is not None:
         geo = math.exp(sum(math.log(r) for r in conv_fb) / len(conv_fb))
         print()

@@ -132,8 +132,66 @@ def run_one(framework, workload, steps, batch):
         step()
         times.append(time.perf_counter() - t0)
     peak = _rss_kib("VmHWM")
-    print(json.dumps({"median_ms": 1e3 * statistics.median(times), "step_mib": (peak - base) / 1024,
-                      "peak_mib": peak / 1024, "exact_peak": exact_peak}))
+    result = {"median_ms": 1e3 * statistics.median(times), "step_mib": (peak - base) / 1024,
+              "peak_mib": peak / 1024, "exact_peak": exact_peak}
+    if framework == "minigrad":
+        result["breakdown"] = breakdown(step, 3)
+    print(json.dumps(result))
+
+
+# Where a minigrad step goes: every Function's forward and backward is timed (only the outermost one when
+# they nest: a backward written with other ops counts once), by the module that defines it, and so is the
+# optimizer's step; "engine and Python" is what is left of the step: graph recording, the backward walk,
+# Tensor wrapping, gradient accumulation, the modules' own Python.
+_CATEGORIES = {"conv": "conv", "normalization": "batch norm", "pool": "pool", "elementwise": "elementwise",
+               "activation": "elementwise", "linalg": "linear", "loss": "loss"}
+
+
+def breakdown(step, steps):
+    """{category: share of the step}, over ``steps`` steps with every Function's methods timed."""
+    import minigrad
+    from minigrad.autograd import Function
+    spent, depth = {}, [0]
+
+    def timed(method, category):
+        def run(*args):
+            if depth[0]:
+                return method(*args)
+            depth[0] += 1
+            t0 = time.perf_counter()
+            try:
+                return method(*args)
+            finally:
+                spent[category] = spent.get(category, 0.0) + time.perf_counter() - t0
+                depth[0] -= 1
+        return run
+
+    classes, todo = [], [Function]
+    while todo:
+        cls = todo.pop()
+        classes.append(cls)
+        todo.extend(cls.__subclasses__())
+    patched = []
+    for cls in classes:
+        module = cls.__module__.rsplit(".", 1)[-1]
+        category = _CATEGORIES.get(module, "other ops")
+        for name in ("forward", "backward"):
+            if name in vars(cls):
+                patched.append((cls, name, vars(cls)[name]))
+                setattr(cls, name, timed(vars(cls)[name], category))
+    optimizer = minigrad.optim.SGD
+    patched.append((optimizer, "step", vars(optimizer)["step"]))
+    optimizer.step = timed(vars(optimizer)["step"], "optimizer")
+    try:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        total = time.perf_counter() - t0
+    finally:
+        for cls, name, method in patched:
+            setattr(cls, name, method)
+    spent["engine and Python"] = total - sum(spent.values())
+    return {k: v / total for k, v in spent.items()}
 
 
 def measure(framework, workload, steps, batch):
@@ -147,6 +205,9 @@ def measure(framework, workload, steps, batch):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="few steps, small batch: a smoke run")
+    p.add_argument("--steps", type=int, help="timed steps per run (default 20)")
+    p.add_argument("--rounds", type=int, help="alternating runs per framework (default 3)")
+    p.add_argument("--only", choices=("lenet5", "resnet20"), help="one workload")
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -154,6 +215,7 @@ def main(argv=None):
         return run_one(fw, wl, int(steps), int(batch))
 
     steps, batch, rounds = (2, 8, 1) if args.quick else (20, 128, 3)
+    steps, rounds = args.steps or steps, args.rounds or rounds
     try:
         import torch  # noqa: F401
         peers = ["minigrad", "torch"]
@@ -164,23 +226,33 @@ def main(argv=None):
           f"steps; memory: growth of the resident set over the steps (MiB)")
     print(f"{'workload':<10} {'minigrad ms':>12} {'torch ms':>10} {'ratio':>7} {'minigrad MiB':>13} "
           f"{'torch MiB':>10} {'mem ratio':>9} {'process peak MiB (minigrad / torch)':>37}")
-    for workload in ("lenet5", "resnet20"):
+    breakdowns = {}
+    for workload in [args.only] if args.only else ("lenet5", "resnet20"):
         # The frameworks take turns (rounds of one process each) and each keeps its best median, so a
         # burst of load from elsewhere on a shared machine does not decide the ratio.
-        r = {}
+        r, per_round = {}, []
         for _ in range(rounds):
+            this = {}
             for fw in peers:
-                got = measure(fw, workload, steps, batch)
+                this[fw] = got = measure(fw, workload, steps, batch)
                 if fw not in r or got["median_ms"] < r[fw]["median_ms"]:
                     r[fw] = got
+            if "torch" in this:
+                per_round.append(this["minigrad"]["median_ms"] / this["torch"]["median_ms"])
         m, t = r["minigrad"], r.get("torch")
         if t:
             print(f"{workload:<10} {m['median_ms']:12.1f} {t['median_ms']:10.1f} "
                   f"{m['median_ms'] / t['median_ms']:7.2f} {m['step_mib']:13.0f} {t['step_mib']:10.0f} "
                   f"{m['step_mib'] / max(t['step_mib'], 1e-9):9.2f} "
-                  f"{m['peak_mib']:24.0f} / {t['peak_mib']:.0f}")
+                  f"{m['peak_mib']:24.0f} / {t['peak_mib']:.0f}   (ratio per round: "
+                  f"{', '.join(f'{q:.2f}' for q in per_round)})")
         else:
             print(f"{workload:<10} {m['median_ms']:12.1f} {'-':>10} {'-':>7} {m['step_mib']:13.0f}")
+        breakdowns[workload] = m["breakdown"], m["median_ms"]
+    for workload, (shares, ms) in breakdowns.items():
+        print(f"\nwhere minigrad's {workload} step goes (shares of the step, scaled to its median {ms:.1f} ms):")
+        for category, share in sorted(shares.items(), key=lambda kv: -kv[1]):
+            print(f"  {category:<18} {share:6.1%} {share * ms:8.1f} ms")
 
 
 if __name__ == "__main__":

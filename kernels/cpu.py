@@ -483,3 +483,93 @@ def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
     _avgpool2d_backward(gy, gx, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, bool(count_include_pad),
                         int(divisor_override or 0))
     return gx
+
+
+# ------------------------------------------------------------------------------------------ batch norm
+# Per-channel kernels on x viewed as (N, C, L): threads own whole channels. The statistics are one pass
+# (sums of x - k and its square in float64, k the channel's first value, so the variance does not cancel
+# when |mean| >> std); normalise + affine is a second pass, y = x * scale[c] + shift[c].
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def _bn_stats(x, mean, var):
+    N, C, L = x.shape
+    M = N * L
+    for c in prange(C):
+        k = np.float64(x[0, c, 0])
+        s, q = 0.0, 0.0
+        for n in range(N):
+            row = x[n, c]
+            for i in range(L):
+                d = np.float64(row[i]) - k
+                s += d
+                q += d * d
+        m = s / M
+        mean[c] = k + m
+        var[c] = max(q / M - m * m, 0.0)
+
+
+def batch_norm_stats(x):
+    """x (N, C, L) -> (mean, var) per channel over (N, L), float64, the variance biased."""
+    x = np.ascontiguousarray(x)
+    mean, var = np.empty(x.shape[1]), np.empty(x.shape[1])
+    _bn_stats(x, mean, var)
+    return mean, var
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def _bn_affine(x, scale, shift, y):
+    N, C, L = x.shape
+    for p in prange(N * C):
+        a, b = scale[p % C], shift[p % C]
+        src, dst = x[p // C, p % C], y[p // C, p % C]
+        for i in range(L):
+            dst[i] = src[i] * a + b
+
+
+def batch_norm_affine(x, scale, shift):
+    """x (N, C, L) -> x * scale[c] + shift[c] (scale, shift (C,)), in x's dtype."""
+    x = np.ascontiguousarray(x)
+    y = np.empty_like(x)
+    _bn_affine(x, scale.astype(x.dtype, copy=False), shift.astype(x.dtype, copy=False), y)
+    return y
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def _bn_grad_sums(gy, x, mean, sg, sgd):
+    N, C, L = x.shape
+    for c in prange(C):
+        m = mean[c]
+        s, t = 0.0, 0.0
+        for n in range(N):
+            grow, xrow = gy[n, c], x[n, c]
+            for i in range(L):
+                g = np.float64(grow[i])
+                s += g
+                t += g * (np.float64(xrow[i]) - m)
+        sg[c], sgd[c] = s, t
+
+
+def batch_norm_grad_sums(gy, x, mean):
+    """gy, x (N, C, L), mean (C,) -> (sum of gy, sum of gy * (x - mean)) per channel, float64."""
+    gy, x = np.ascontiguousarray(gy), np.ascontiguousarray(x)
+    sg, sgd = np.empty(x.shape[1]), np.empty(x.shape[1])
+    _bn_grad_sums(gy, x, mean, sg, sgd)
+    return sg, sgd
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def _bn_combine(gy, x, a, b, c, gx):
+    N, C, L = x.shape
+    for p in prange(N * C):
+        ka, kb, kc = a[p % C], b[p % C], c[p % C]
+        grow, xrow, dst = gy[p // C, p % C], x[p // C, p % C], gx[p // C, p % C]
+        for i in range(L):
+            dst[i] = grow[i] * ka + xrow[i] * kb + kc
+
+
+def batch_norm_combine(gy, x, a, b, c):
+    """gy, x (N, C, L) -> gy * a[c] + x * b[c] + c[c] (the input gradient of a training batch norm)."""
+    gy, x = np.ascontiguousarray(gy), np.ascontiguousarray(x)
+    gx = np.empty_like(x)
+    t = x.dtype
+    _bn_combine(gy, x, a.astype(t, copy=False), b.astype(t, copy=False), c.astype(t, copy=False), gx)
+    return gx

@@ -169,3 +169,28 @@ def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
     for _, _, rows, cols in _offsets(g):
         xp[:, :, rows, cols] += share
     return xp[:, :, g.PH:g.PH + g.H, g.PW:g.PW + g.W].copy()
+
+
+# ------------------------------------------------------------------------------------------ batch norm
+# x viewed as (N, C, L); the per-channel vectors (C,) broadcast as (1, C, 1).
+def batch_norm_stats(x):
+    """x (N, C, L) -> (mean, var) per channel over (N, L), float64, the variance biased."""
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=(0, 2))
+    return mean, ((x64 - mean[:, None]) ** 2).mean(axis=(0, 2))
+
+
+def batch_norm_affine(x, scale, shift):
+    """x (N, C, L) -> x * scale[c] + shift[c] (scale, shift (C,)), in x's dtype."""
+    return (x * scale[:, None] + shift[:, None]).astype(x.dtype)
+
+
+def batch_norm_grad_sums(gy, x, mean):
+    """gy, x (N, C, L), mean (C,) -> (sum of gy, sum of gy * (x - mean)) per channel, float64."""
+    g64 = gy.astype(np.float64)
+    return g64.sum(axis=(0, 2)), (g64 * (x - mean[:, None])).sum(axis=(0, 2))
+
+
+def batch_norm_combine(gy, x, a, b, c):
+    """gy, x (N, C, L) -> gy * a[c] + x * b[c] + c[c] (the input gradient of a training batch norm)."""
+    return (gy * a[:, None] + x * b[:, None] + c[:, None]).astype(x.dtype)

@@ -20,8 +20,31 @@ def _check_can_require_grad(dtype):
                               if dtype.kind == "c" else ")"))
 
 
+class Size(tuple):
+    """A shape, as ``t.size()`` returns it: a tuple with ``numel()`` (PyTorch's ``torch.Size``)."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"minigrad.Size({list(self)})"
+
+
+class _RemovableHandle:
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
 class Tensor:
-    __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_version", "_retains_grad", "__weakref__")
+    __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_version", "_retains_grad", "_hooks",
+                 "__weakref__")
     __array_priority__ = 1000
     __array_ufunc__ = None          # NumPy defers to our reflected operators: ndarray * Tensor -> Tensor
 
@@ -41,6 +64,7 @@ class Tensor:
         self.grad_fn = None
         self._version = [0]           # shared with views, bumped by in-place ops
         self._retains_grad = False
+        self._hooks = None
 
     @classmethod
     def _wrap(cls, array, requires_grad=False):
@@ -133,7 +157,8 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        """The shape as a :class:`Size` (``t.shape`` is a plain tuple here), or one dimension's length."""
+        return Size(self.shape) if dim is None else self.shape[dim]
 
     def dim(self):
         return self.ndim
@@ -232,12 +257,40 @@ class Tensor:
             return
         self._retains_grad = True
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` whenever this tensor's gradient is computed; a Tensor it returns replaces the
+        gradient. Returns a handle whose ``remove()`` takes the hook off."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
     def clone(self):
         return ops.clone(self)
 
+    # ------------------------------------------------------------------------------------ new tensors
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return _new(self, lambda xp, dt: xp.asarray(_array_from_python(data, dt or self.dtype)), dtype, device,
+                    requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _new(self, lambda xp, dt: xp.zeros(_size(size), dt), dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _new(self, lambda xp, dt: xp.ones(_size(size), dt), dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return _new(self, lambda xp, dt: xp.full(_size((size,)), fill_value, dt), dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _new(self, lambda xp, dt: xp.empty(_size(size), dt), dtype, device, requires_grad)
+
     # ------------------------------------------------------------------------------------ devices, dtypes
-    def to(self, *args, dtype=None, device=None, copy=False):
-        """``t.to('cuda')``, ``t.to(minigrad.float64)``, ``t.to(other_tensor)``, ``t.to(device, dtype)``."""
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """``t.to('cuda')``, ``t.to(minigrad.float64)``, ``t.to(other_tensor)``, ``t.to(device, dtype)``.
+        ``non_blocking`` is accepted for PyTorch code; copies here are synchronous."""
         for a in args:
             if isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
@@ -257,7 +310,7 @@ class Tensor:
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self, device=None):
+    def cuda(self, device=None, non_blocking=False):
         return self.to("cuda" if device is None else f"cuda:{int(device)}" if not isinstance(device, str) else device)
 
     def type(self, dtype):
@@ -345,6 +398,17 @@ class Tensor:
     def ge(self, other): return ops.ge(self, other)
     def isnan(self): return ops.isnan(self)
     def isfinite(self): return ops.isfinite(self)
+    def isinf(self): return ops.isinf(self)
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.isclose(self, other, rtol, atol, equal_nan)
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return ops.allclose(self, other, rtol, atol, equal_nan)
+    def floor_divide(self, other): return ops.floor_divide(self, other)
+    def remainder(self, other): return ops.remainder(self, other)
+    def __floordiv__(self, other): return ops.floor_divide(self, other)
+    def __rfloordiv__(self, other): return ops.floor_divide(other, self)
+    def __mod__(self, other): return ops.remainder(self, other)
+    def __rmod__(self, other): return ops.remainder(other, self)
 
     def sum(self, dim=None, keepdim=False, dtype=None): return ops.sum(self, dim, keepdim, dtype=dtype)
     def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
@@ -381,6 +445,20 @@ class Tensor:
     def split(self, split_size_or_sections, dim=0): return ops.split(self, split_size_or_sections, dim)
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
     def contiguous(self): return self
+    def flip(self, *dims): return ops.flip(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+    def roll(self, shifts, dims=None): return ops.roll(self, shifts, dims)
+    def gather(self, dim, index): return ops.gather(self, dim, index)
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return ops.scatter(self, dim, index, src, value=value, reduce=reduce)
+    def scatter_add(self, dim, index, src): return ops.scatter_add(self, dim, index, src)
+    def index_select(self, dim, index): return ops.index_select(self, dim, index)
+    def nonzero(self, *, as_tuple=False): return ops.nonzero(self, as_tuple=as_tuple)
+    def sort(self, dim=-1, descending=False, stable=False): return ops.sort(self, dim, descending, stable)
+    def argsort(self, dim=-1, descending=False, stable=False): return ops.argsort(self, dim, descending, stable)
+    def topk(self, k, dim=-1, largest=True, sorted=True): return ops.topk(self, k, dim, largest, sorted)
+    def cumsum(self, dim, *, dtype=None): return ops.cumsum(self, dim, dtype=dtype)
+    def cumprod(self, dim, *, dtype=None): return ops.cumprod(self, dim, dtype=dtype)
+    def bmm(self, mat2): return ops.bmm(self, mat2)
 
     # ------------------------------------------------------------------------------------ in place
     # For updates that autograd does not see (parameter steps under no_grad, buffers, data prep).
@@ -535,6 +613,20 @@ def _array_from_python(data, dtype):
     if a.dtype.kind == "b":
         return a
     raise TypeError(f"cannot make a tensor from data of type {type(data).__name__} (NumPy dtype {a.dtype})")
+
+
+def _size(size):
+    """``f(2, 3)``, ``f((2, 3))`` or ``f(Size)`` as a tuple of ints."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(int(s) for s in size)
+
+
+def _new(like, make, dtype, device, requires_grad):
+    """A tensor made by ``make(xp, dtype)`` with ``like``'s dtype and device unless given (``new_zeros`` etc.)."""
+    t = Tensor._wrap(make(like._xp, np.dtype(dtype) if dtype is not None else like.dtype))
+    t = t if device is None else t.to(device)
+    return t.requires_grad_(requires_grad) if requires_grad else t
 
 
 def _flat(data):

@@ -17,3 +17,4 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running; still part of the default run unless deselected")
+    config.addinivalue_line("markers", "notebook: executes a teaching notebook (quick mode); part of the default run")

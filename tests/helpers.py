@@ -1,12 +1,20 @@
 """The one harness every op test uses: declare inputs and a reference, ``check_op`` does the rest.
 
-For an op ``fn`` (minigrad) and its reference ``ref`` (a function of torch tensors, or of NumPy arrays):
-1. forward parity in float64 against the reference;
-2. backward parity: the gradient of <v, fn(x)> for a random upstream ``v`` against torch's;
-3. a float64 finite-difference gradcheck (random upstream gradient, inside gradcheck);
-4. a gradgradcheck when ``second_order`` is set;
-5. the same forward and backward on CUDA, compared with the CPU result, when a GPU is present.
-Parity steps skip (only) when torch is missing.
+For an op ``fn`` (minigrad) and its references, ``check_op`` runs, each leg on the same inputs:
+1. forward parity against ``np_ref`` (a function of NumPy arrays; needs nothing but NumPy);
+2. forward parity and backward parity against ``ref`` (a function of torch tensors): the gradient of
+   <v, fn(x)> for a random upstream ``v``, for every input that requires grad. Only this leg needs torch and
+   only this leg is skipped (silently) when torch is missing; the test itself still runs;
+3. layout: the op on non-contiguous views of the same values (every other element of a wider buffer, and
+   the reversed-axes layout of a transpose) must give the contiguous result and gradients;
+4. a float64 finite-difference gradcheck with a random upstream gradient (``gradcheck=False`` turns it
+   off; ``fast=True`` checks along random directions only, for many hypothesis cases);
+5. a gradgradcheck when ``second_order`` is set (and gradcheck is on);
+6. the same forward and backward on CUDA, compared with the CPU result, when a GPU is present.
+
+Inputs near a kink (relu and abs at 0, ties in max, clamp bounds) have no derivative to check. A test
+declares its kinks and gives ``inputs`` as a function of a NumPy Generator; the harness redraws until no
+input lies within ``kink_margin`` of a kink, as Chainer's FunctionTestCase does.
 """
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ import numpy as np
 import pytest
 
 import minigrad
-from minigrad.autograd import gradcheck, gradgradcheck
+from minigrad.autograd import gradcheck as _gradcheck, gradgradcheck
 
 try:
     import torch
@@ -25,6 +33,7 @@ requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installe
 requires_cuda = pytest.mark.skipif(not minigrad.is_cuda_available(), reason="no CUDA GPU (or no CuPy)")
 
 DEVICES = ["cpu"] + (["cuda"] if minigrad.is_cuda_available() else [])
+MAX_REDRAWS = 100
 
 
 def away_from_zero(rng, shape, low=0.1, high=2.0):
@@ -36,71 +45,144 @@ def _outputs(out):
     return (out,) if isinstance(out, minigrad.Tensor) else tuple(out)
 
 
-def check_op(fn, inputs, ref=None, *, grad_inputs=None, second_order=True, atol=1e-7, rtol=1e-6,
-             seed=0, gradcheck_kwargs=None):
-    """Run the op checks described in the module docstring.
+def _near_kink(arrays, grad_inputs, kinks, margin):
+    if callable(kinks):
+        return bool(kinks(*arrays))
+    return any(np.any(np.abs(arrays[i] - k) < margin) for i in grad_inputs for k in kinks)
 
-    ``inputs``: NumPy arrays (float64 ones become tensors that require grad unless ``grad_inputs`` lists
-    the indices that should) or other values passed through unchanged (ints, tuples).
-    ``ref``: a function of torch tensors (same positions), or None to skip parity.
+
+def _draw(inputs, grad_inputs, kinks, margin, rng):
+    """The inputs as a list, redrawn (when ``inputs`` is a function of a Generator) until off every kink."""
+    for _ in range(MAX_REDRAWS):
+        arrays = [np.asarray(a) if isinstance(a, np.generic) else a
+                  for a in (inputs(rng) if callable(inputs) else inputs)]
+        gi = grad_inputs if grad_inputs is not None else [
+            i for i, a in enumerate(arrays) if isinstance(a, np.ndarray) and a.dtype == np.float64]
+        if kinks is None or not _near_kink(arrays, gi, kinks, margin):
+            return arrays, gi
+        if not callable(inputs):
+            raise AssertionError(f"check_op: the inputs lie within {margin} of a declared kink; pass inputs "
+                                 f"as a function of a Generator so that the harness can redraw them")
+    raise AssertionError(f"check_op: {MAX_REDRAWS} draws of the inputs all landed near a kink")
+
+
+def _strided(a):
+    """The values of ``a`` as every other element of a wider buffer (not contiguous; a 0-d copy as is)."""
+    if a.ndim == 0:
+        return a.copy()
+    buf = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
+    buf[..., ::2] = a
+    return buf[..., ::2]
+
+
+def _transposed(a):
+    """The values of ``a`` stored with the axes reversed (the layout a ``.T`` view has)."""
+    return np.ascontiguousarray(a.T).T
+
+
+def _assert_close(got, want, msg, atol, rtol):
+    got = got.detach().cpu().numpy() if isinstance(got, minigrad.Tensor) else np.asarray(got)
+    np.testing.assert_allclose(got, want, atol=atol, rtol=rtol, err_msg=msg)
+
+
+def check_op(fn, inputs, ref=None, *, np_ref=None, grad_inputs=None, gradcheck=True, second_order=True,
+             fast=False, layouts=True, kinks=None, kink_margin=1e-3, atol=1e-7, rtol=1e-6, seed=0,
+             gradcheck_kwargs=None):
+    """Run the op checks described in the module docstring; returns the outputs of the CPU run.
+
+    ``inputs``: a list of NumPy arrays (float64 ones become tensors that require grad unless ``grad_inputs``
+    lists the indices that should) and other values passed through unchanged (ints, tuples); or a function
+    of a NumPy Generator returning that list, which lets the harness redraw inputs that land on a kink.
+    ``ref``: a function of torch tensors (same positions), or None. ``np_ref``: a function of NumPy arrays
+    giving the expected output(s), or None. ``kinks``: values where the op has no derivative (compared with
+    every input that requires grad), or a function of the input arrays returning True when they are too
+    near one (ties in a max). ``layouts=False`` skips the non-contiguous runs (for ops whose inputs are
+    not plain arrays of values).
     """
     rng = np.random.default_rng(seed)
-    inputs = [np.asarray(a) if isinstance(a, np.generic) else a for a in inputs]
-    if grad_inputs is None:
-        grad_inputs = [i for i, a in enumerate(inputs) if isinstance(a, np.ndarray) and a.dtype == np.float64]
+    inputs, grad_inputs = _draw(inputs, grad_inputs, kinks, kink_margin, rng)
 
-    def make(device):
-        return [minigrad.tensor(a, device=device, requires_grad=i in grad_inputs)
-                if isinstance(a, np.ndarray) else a for i, a in enumerate(inputs)]
+    def run(device="cpu", layout=None):
+        """Forward, then <v, outputs> backward to every input that requires grad: (xs, outs, grads)."""
+        xs = []
+        for i, a in enumerate(inputs):
+            if isinstance(a, np.ndarray):
+                t = minigrad.from_numpy(layout(a)) if layout else minigrad.tensor(a, device=device)
+                xs.append(t.requires_grad_() if i in grad_inputs else t)
+            else:
+                xs.append(a)
+        outs = _outputs(fn(*xs))
+        if not vs:
+            vs.extend(rng.standard_normal(o.shape) for o in outs)
+        diff = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+        grads = minigrad.autograd.grad([o for o, _ in diff], [xs[i] for i in grad_inputs],
+                                       [minigrad.tensor(v, dtype=o.dtype, device=device) for o, v in diff],
+                                       allow_unused=True) if diff and grad_inputs else []
+        return xs, outs, grads
 
-    xs = make("cpu")
-    outs = _outputs(fn(*xs))
-    vs = [rng.standard_normal(o.shape) for o in outs]
-    diff_outs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
-    grads = []
-    if diff_outs:
-        grads = minigrad.autograd.grad([o for o, _ in diff_outs], [xs[i] for i in grad_inputs],
-                                       [minigrad.tensor(v) for _, v in diff_outs], allow_unused=True)
+    vs = []       # the random upstream gradients, drawn once the output shapes are known
+    xs, outs, grads = run()
+
+    if np_ref is not None:
+        want = np_ref(*inputs)
+        want = (want,) if isinstance(want, np.ndarray) or np.isscalar(want) else tuple(want)
+        assert len(want) == len(outs), f"{len(outs)} outputs, the NumPy reference gives {len(want)}"
+        for k, (o, w) in enumerate(zip(outs, want)):
+            assert tuple(o.shape) == np.shape(w), f"output {k}: shape {tuple(o.shape)} != NumPy {np.shape(w)}"
+            _assert_close(o, w, f"output {k}: forward differs from the NumPy reference", atol, rtol)
 
     if ref is not None and torch is not None:
-        ts = [torch.tensor(a, requires_grad=i in grad_inputs) if isinstance(a, np.ndarray) else a
-              for i, a in enumerate(inputs)]
-        touts = ref(*ts)
-        touts = (touts,) if isinstance(touts, torch.Tensor) else tuple(touts)
-        assert len(touts) == len(outs), f"{len(outs)} outputs, torch gives {len(touts)}"
-        for o, t in zip(outs, touts):
-            assert tuple(o.shape) == tuple(t.shape), f"shape {tuple(o.shape)} != torch {tuple(t.shape)}"
-            np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), atol=atol, rtol=rtol,
-                                       err_msg="forward differs from torch")
-        tdiff = [(t, torch.tensor(v)) for (o, v), t in zip(zip(outs, vs), touts) if o.requires_grad]
-        if tdiff:
-            tgrads = torch.autograd.grad([t for t, _ in tdiff], [ts[i] for i in grad_inputs],
-                                         [v for _, v in tdiff], allow_unused=True)
-            for k, (g, tg) in enumerate(zip(grads, tgrads)):
-                if tg is None:
-                    assert g is None or np.allclose(g.numpy(), 0), f"input {grad_inputs[k]}: torch has no grad"
-                    continue
-                assert g is not None, f"input {grad_inputs[k]}: no gradient, torch has one"
-                np.testing.assert_allclose(g.numpy(), tg.numpy(), atol=atol, rtol=rtol,
-                                           err_msg=f"gradient of input {grad_inputs[k]} differs from torch")
+        _check_torch(ref, inputs, grad_inputs, outs, vs, grads, atol, rtol)
 
-    kw = dict(gradcheck_kwargs or {})
-    assert gradcheck(fn, xs, **kw)
-    if second_order:
-        assert gradgradcheck(fn, xs, **kw)
+    if layouts:
+        for layout in (_strided, _transposed):
+            if not any(isinstance(a, np.ndarray) and a.ndim >= (2 if layout is _transposed else 1)
+                       and a.size > 1 for a in inputs):
+                continue
+            _, louts, lgrads = run(layout=layout)
+            name = layout.__name__.strip("_")
+            for k, (lo, o) in enumerate(zip(louts, outs)):
+                _assert_close(lo, o.detach().numpy(), f"output {k} on {name} inputs", 1e-12, 1e-10)
+            for k, (lg, g) in enumerate(zip(lgrads, grads)):
+                if g is not None:
+                    _assert_close(lg, g.numpy(), f"gradient of input {grad_inputs[k]} on {name} inputs",
+                                  1e-12, 1e-10)
+
+    if gradcheck and grad_inputs:
+        kw = dict(gradcheck_kwargs or {})
+        kw.setdefault("fast_mode", fast)
+        assert _gradcheck(fn, xs, **kw)
+        if second_order:
+            assert gradgradcheck(fn, xs, **kw)
 
     for device in DEVICES[1:]:
-        gxs = make(device)
-        gouts = _outputs(fn(*gxs))
-        for o, g in zip(outs, gouts):
+        _, gouts, ggrads = run(device)
+        for k, (g, o) in enumerate(zip(gouts, outs)):
             assert g.device == device
-            np.testing.assert_allclose(g.detach().cpu().numpy(), o.detach().numpy(), atol=1e-6, rtol=1e-6)
-        if diff_outs:
-            ggrads = minigrad.autograd.grad([g for g, o in zip(gouts, outs) if o.requires_grad],
-                                            [gxs[i] for i in grad_inputs],
-                                            [minigrad.tensor(v, device=device) for _, v in diff_outs],
-                                            allow_unused=True)
-            for g, c in zip(ggrads, grads):
-                if c is not None:
-                    np.testing.assert_allclose(g.cpu().numpy(), c.numpy(), atol=1e-6, rtol=1e-6)
+            _assert_close(g, o.detach().numpy(), f"output {k} on {device}", 1e-6, 1e-6)
+        for k, (g, c) in enumerate(zip(ggrads, grads)):
+            if c is not None:
+                _assert_close(g, c.numpy(), f"gradient of input {grad_inputs[k]} on {device}", 1e-6, 1e-6)
     return outs
+
+
+def _check_torch(ref, inputs, grad_inputs, outs, vs, grads, atol, rtol):
+    ts = [torch.tensor(a, requires_grad=i in grad_inputs) if isinstance(a, np.ndarray) else a
+          for i, a in enumerate(inputs)]
+    touts = ref(*ts)
+    touts = (touts,) if isinstance(touts, torch.Tensor) else tuple(touts)
+    assert len(touts) == len(outs), f"{len(outs)} outputs, torch gives {len(touts)}"
+    for o, t in zip(outs, touts):
+        assert tuple(o.shape) == tuple(t.shape), f"shape {tuple(o.shape)} != torch {tuple(t.shape)}"
+        _assert_close(o, t.detach().numpy(), "forward differs from torch", atol, rtol)
+    tdiff = [(t, torch.tensor(v, dtype=t.dtype)) for o, v, t in zip(outs, vs, touts) if o.requires_grad]
+    if not (tdiff and grad_inputs):
+        return
+    tgrads = torch.autograd.grad([t for t, _ in tdiff], [ts[i] for i in grad_inputs], [v for _, v in tdiff],
+                                 allow_unused=True)
+    for k, (g, tg) in enumerate(zip(grads, tgrads)):
+        if tg is None:
+            assert g is None or np.allclose(g.numpy(), 0), f"input {grad_inputs[k]}: torch has no grad"
+            continue
+        assert g is not None, f"input {grad_inputs[k]}: no gradient, torch has one"
+        _assert_close(g, tg.numpy(), f"gradient of input {grad_inputs[k]} differs from torch", atol, rtol)

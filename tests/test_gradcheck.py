@@ -88,3 +88,48 @@ def test_multiple_outputs_and_inputs():
     a = minigrad.tensor(rng.standard_normal((2, 3)), requires_grad=True)
     b = minigrad.tensor(rng.standard_normal(3), requires_grad=True)
     assert gradcheck(lambda x, y: (x * y, (x + y).tanh().sum(0)), (a, b))
+
+
+class NoisyBackward(Function):
+    """x * 3 whose backward adds tiny random noise: right within finite differences, not reentrant."""
+
+    def forward(self, x):
+        return x * 3
+
+    def backward(self, gy):
+        noise = np.random.default_rng().standard_normal(gy.shape) * 1e-9
+        return gy * 3 + minigrad.tensor(noise)
+
+
+def test_nondet_tol_requires_two_analytic_gradients_to_agree():
+    x = minigrad.tensor(np.random.default_rng(0).standard_normal(4), requires_grad=True)
+    with pytest.raises(GradcheckError, match=r"not reentrant for input 0.*nondet_tol=0"):
+        gradcheck(lambda t: NoisyBackward()(t), x)            # default 0: identical required
+    assert gradcheck(lambda t: NoisyBackward()(t), x, raise_exception=False) is False
+    assert gradcheck(lambda t: NoisyBackward()(t), x, nondet_tol=1e-6)
+    assert gradcheck(lambda t: (t * 3).tanh(), x)               # deterministic ops pass at 0
+    with pytest.raises(GradcheckError, match="not reentrant"):
+        gradgradcheck(lambda t: NoisyBackward()(t) * t, x)      # passed through by gradgradcheck
+
+
+@pytest.mark.parametrize("view", [lambda a: a.T, lambda a: a[:, ::2], lambda a: a[::-1, 1:]])
+@pytest.mark.parametrize("fast_mode", [False, True])
+def test_the_callers_arrays_are_left_as_they_were(view, fast_mode):
+    """Identity, strides and values of each input's array survive the check (it perturbs a copy)."""
+    base = np.random.default_rng(2).standard_normal((4, 6))
+    x = minigrad.from_numpy(view(base)).requires_grad_()
+    array, strides, values = x.array, x.array.strides, x.array.copy()
+    assert not array.flags.c_contiguous
+    assert gradcheck(lambda t: (t.exp() * t).sum(0), x, fast_mode=fast_mode)
+    assert x.array is array and x.array.strides == strides
+    np.testing.assert_array_equal(x.array, values)
+    np.testing.assert_array_equal(view(base), values)
+
+
+def test_inputs_sharing_memory_are_perturbed_independently():
+    """Two leaves over one buffer are two inputs: perturbing one must not move the other."""
+    base = np.random.default_rng(3).standard_normal((3, 3))
+    a = minigrad.from_numpy(base).requires_grad_()
+    b = minigrad.from_numpy(base.T).requires_grad_()
+    assert gradcheck(lambda s, t: s * t, (a, b))
+    assert np.shares_memory(a.array, b.array)

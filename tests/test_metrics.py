@@ -38,3 +38,36 @@ def test_accuracy_errors():
         accuracy(minigrad.randn(4, 3), minigrad.tensor([0, 1, 2, 0]), topk=(1, 5))
     with pytest.raises(ValueError, match="expected output"):
         accuracy(minigrad.randn(4, 3), minigrad.tensor([0, 1]))
+
+
+def test_confusion_matrix_known_example():
+    from minigrad.metrics import confusion_matrix
+    target = minigrad.tensor([0, 0, 1, 2, 2, 2])
+    pred = minigrad.tensor([0, 1, 1, 2, 0, 2])
+    m = confusion_matrix(pred, target).numpy()
+    assert m.dtype == np.int64
+    assert m.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]      # row = true, column = predicted
+
+
+def test_confusion_matrix_from_scores_matches_counting():
+    from minigrad.metrics import confusion_matrix
+    rng = np.random.default_rng(1)
+    scores, target = rng.standard_normal((200, 7)), rng.integers(0, 7, 200)
+    m = confusion_matrix(minigrad.tensor(scores), minigrad.tensor(target)).numpy()
+    expected = np.zeros((7, 7), np.int64)
+    for t, p in zip(target, scores.argmax(1)):
+        expected[t, p] += 1
+    assert np.array_equal(m, expected)
+    acc1, = accuracy(minigrad.tensor(scores), minigrad.tensor(target))
+    assert np.trace(m) * 100.0 / 200 == pytest.approx(acc1.item())
+    assert confusion_matrix(minigrad.tensor([1]), minigrad.tensor([1]), num_classes=4).shape == (4, 4)
+
+
+def test_confusion_matrix_bad_input():
+    from minigrad.metrics import confusion_matrix
+    with pytest.raises(ValueError, match="expected output"):
+        confusion_matrix(minigrad.zeros(3, 2), minigrad.tensor([0, 1]))
+    with pytest.raises(ValueError, match="outside"):
+        confusion_matrix(minigrad.tensor([0, 3]), minigrad.tensor([0, 1]), num_classes=3)
+    with pytest.raises(TypeError, match="integers"):
+        confusion_matrix(minigrad.tensor([0.0, 1.0]), minigrad.tensor([0, 1]))

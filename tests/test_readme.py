@@ -42,3 +42,10 @@ def test_readme_adding_an_op_example_runs_and_is_the_code_in_ops():
     shown = [line.split("#")[0].rstrip() for line in code.splitlines()]
     for line in inspect.getsource(activation.Softshrink).splitlines():
         assert line.split("#")[0].rstrip() in shown, f"the README's Softshrink differs from ops: {line!r}"
+
+
+def test_readme_custom_op_block_runs():
+    code = _block_after("readme-custom-op")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0, out.stderr

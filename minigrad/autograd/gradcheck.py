@@ -44,16 +44,29 @@ def _contract(func, inputs, vs):
                      for o, v in zip(outs, vs) if o.dtype.kind == "f"))
 
 
+def _analytic(outs, vs, inputs, diff):
+    """``J^T v`` for each checked input, as float64 NumPy arrays (zeros where an input is unused)."""
+    outs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    gs = grad([o for o, _ in outs], [inputs[i] for i in diff],
+              [Tensor._wrap(o._xp.asarray(v, dtype=o.dtype)) for o, v in outs], allow_unused=True) \
+        if outs else [None] * len(diff)
+    return [np.zeros(inputs[i].shape) if g is None else backend.to_numpy(g.array).astype(np.float64)
+            for i, g in zip(diff, gs)]
+
+
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, fast_mode=False,
               nondet_tol=0.0, max_elements=2048, n_directions=8, seed=0):
     """True when every input's analytic gradient of ``func`` matches central differences.
 
     ``inputs`` is a Tensor or a tuple; those with ``requires_grad=True`` are checked (make them float64).
     Inputs with more than ``max_elements`` elements, or all inputs when ``fast_mode=True``, are checked
-    along ``n_directions`` random directions instead of element by element. On failure it raises
-    :class:`GradcheckError` naming the input, the worst index, the analytic and numeric values and the
-    relative error (or returns False when ``raise_exception=False``). It warns when an element sits on a
-    kink (one-sided differences disagree), where no derivative exists to check.
+    along ``n_directions`` random directions instead of element by element. The analytic gradient is
+    computed twice and the two must agree within ``nondet_tol`` (absolute; 0 means identical), as in
+    PyTorch. Differences are taken on a private copy of each input, so the caller's arrays are never
+    written or replaced. On failure it raises :class:`GradcheckError` naming the input, the worst index,
+    the analytic and numeric values and the relative error (or returns False when
+    ``raise_exception=False``). It warns when an element sits on a kink (one-sided differences disagree),
+    where no derivative exists to check.
     """
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     _check_float64(inputs)
@@ -63,49 +76,59 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     diff = _diff_inputs(inputs)
     if not diff:
         raise ValueError("gradcheck: no input has requires_grad=True")
-    float_outs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
-    if float_outs:
-        analytic = grad([o for o, _ in float_outs],
-                        [inputs[i] for i in diff],
-                        [Tensor._wrap(o._xp.asarray(v, dtype=o.dtype)) for o, v in float_outs],
-                        allow_unused=True)
-    else:
-        analytic = [None] * len(diff)
-
+    analytic = _analytic(outs, vs, inputs, diff)
+    ok, msg = _check_reentrant(analytic, _analytic(_outputs(func, inputs), vs, inputs, diff), diff, nondet_tol)
     for k, i in enumerate(diff):
-        x = inputs[i]
-        a = np.zeros(x.shape) if analytic[k] is None else backend.to_numpy(analytic[k].array).astype(np.float64)
-        if not x.array.flags.c_contiguous:
-            x.array = x._xp.ascontiguousarray(x.array)
-        flat = x.array.reshape(-1)          # a view: perturbing it perturbs x in place
-        if fast_mode or x.numel() > max_elements:
-            ok, msg = _check_directions(func, inputs, vs, x, flat, a, eps, atol, rtol, rng, n_directions, i)
-        else:
-            ok, msg = _check_elements(func, inputs, vs, flat, a, eps, atol, rtol, i, x.shape)
         if not ok:
-            if raise_exception:
-                raise GradcheckError(msg)
-            return False
+            break
+        x = inputs[i]
+        orig = x.array
+        x.array = orig.copy(order="K")      # perturbed in place; views of it elsewhere stay untouched
+        try:
+            if fast_mode or x.numel() > max_elements:
+                ok, msg = _check_directions(func, inputs, vs, x, analytic[k], eps, atol, rtol, rng,
+                                            n_directions, i)
+            else:
+                ok, msg = _check_elements(func, inputs, vs, x, analytic[k], eps, atol, rtol, i)
+        finally:
+            x.array = orig
+    if not ok:
+        if raise_exception:
+            raise GradcheckError(msg)
+        return False
     return True
 
 
-def _perturbed(func, inputs, vs, flat, j, delta):
-    old = flat[j].item()
-    flat[j] = old + delta
+def _check_reentrant(first, second, diff, nondet_tol):
+    for i, a, b in zip(diff, first, second):
+        same = (a == b) | (np.isnan(a) & np.isnan(b))        # equal infinities and NaNs agree
+        d = float(np.nan_to_num(np.abs(a - b), nan=np.inf)[~same].max(initial=0.0))
+        if not d <= nondet_tol:
+            return False, (f"backward is not reentrant for input {i}: two evaluations of the analytic "
+                           f"gradient with the same input and upstream gradient differ by up to {d:.3g}, "
+                           f"more than nondet_tol={nondet_tol}")
+    return True, ""
+
+
+def _perturbed(func, inputs, vs, arr, idx, delta):
+    old = arr[idx].item()
+    arr[idx] = old + delta
     try:
         return _contract(func, inputs, vs)
     finally:
-        flat[j] = old
+        arr[idx] = old
 
 
-def _check_elements(func, inputs, vs, flat, a, eps, atol, rtol, i, shape):
+def _check_elements(func, inputs, vs, x, a, eps, atol, rtol, i):
+    shape, arr = x.shape, x.array
     a = a.reshape(-1)
     numeric = np.empty_like(a)
     f0 = _contract(func, inputs, vs)
     kinks = []
-    for j in range(flat.size):
-        fp = _perturbed(func, inputs, vs, flat, j, eps)
-        fm = _perturbed(func, inputs, vs, flat, j, -eps)
+    for j in range(a.size):
+        idx = np.unravel_index(j, shape)
+        fp = _perturbed(func, inputs, vs, arr, idx, eps)
+        fm = _perturbed(func, inputs, vs, arr, idx, -eps)
         numeric[j] = (fp - fm) / (2 * eps)
         fwd, bwd = (fp - f0) / eps, (f0 - fm) / eps      # one-sided slopes disagree at a kink
         if abs(fwd - bwd) > 1e-2 * max(1.0, abs(fwd), abs(bwd)):
@@ -128,19 +151,20 @@ def _check_elements(func, inputs, vs, flat, a, eps, atol, rtol, i, shape):
                    f"{numeric[worst_j]:.10g}, relative error {rel[worst_j]:.3g} (atol={atol}, rtol={rtol})")
 
 
-def _check_directions(func, inputs, vs, x, flat, a, eps, atol, rtol, rng, n, i):
-    base = flat.copy()
+def _check_directions(func, inputs, vs, x, a, eps, atol, rtol, rng, n, i):
+    arr = x.array
+    base = arr.copy()
     worst = None
     for d in range(n):
-        u = rng.standard_normal(flat.shape)
-        u_dev = backend.to_device(u, x.device).astype(flat.dtype)
+        u = rng.standard_normal(x.numel())
+        u_dev = backend.to_device(u.reshape(x.shape), x.device).astype(arr.dtype)
         try:
-            flat[...] = base + eps * u_dev
+            arr[...] = base + eps * u_dev
             fp = _contract(func, inputs, vs)
-            flat[...] = base - eps * u_dev
+            arr[...] = base - eps * u_dev
             fm = _contract(func, inputs, vs)
         finally:
-            flat[...] = base
+            arr[...] = base
         numeric = (fp - fm) / (2 * eps)
         analytic = float((a.reshape(-1) * u).sum())
         err = abs(analytic - numeric)
@@ -164,8 +188,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     rng = np.random.default_rng(seed + 1)
     outs = _outputs(func, inputs)
     if grad_outputs is None:
-        grad_outputs = [Tensor._wrap(o._xp.asarray(rng.standard_normal(o.shape), dtype=o.dtype), True)
-                        for o in outs]
+        grad_outputs = [Tensor._wrap(o._xp.asarray(rng.standard_normal(o.shape), dtype=o.dtype),
+                                     o.dtype.kind == "f") for o in outs]   # integer outputs (indices): constants
     else:
         grad_outputs = [g if isinstance(g, Tensor) else Tensor(g) for g in
                         ((grad_outputs,) if isinstance(grad_outputs, Tensor) else grad_outputs)]

@@ -296,14 +296,16 @@ def sigmoid(x):
 
 
 class ReLU(Function):
+    """Differentiated through its output (alive anyway: the next layer reads it), so no mask is kept
+    between forward and backward. (gy times a 0/1 array of gy's dtype measures faster than ``where``.)"""
     save_inputs = False
+    save_output = True
 
     def forward(self, x):
-        self.mask = x > 0
-        return x * self.mask
+        return self.xp.maximum(x, 0)
 
     def backward(self, gy):
-        return gy * self.wrap(self.mask.astype(gy.dtype))
+        return gy * self.wrap((self.saved_output().array > 0).astype(gy.dtype))
 
 
 def relu(x):
@@ -491,3 +493,4 @@ def isnan(x): return Tensor._wrap(x._xp.isnan(x.array))
 
 
 def isfinite(x): return Tensor._wrap(x._xp.isfinite(x.array))
+def isinf(x): return Tensor._wrap(x._xp.isinf(x.array))

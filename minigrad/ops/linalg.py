@@ -59,3 +59,11 @@ def linear(x, weight, bias=None):
                            f"weight expects {weight.shape[-1]} (weight shape {tuple(weight.shape)})")
     y = matmul(x, transpose(weight, 0, 1))
     return y if bias is None else y + bias
+
+
+def bmm(input, mat2):
+    """Batched matrix product of (B, N, M) and (B, M, P), without broadcasting (use matmul for that)."""
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"bmm: expected (B, N, M) and (B, M, P) tensors, got shapes {tuple(input.shape)} and "
+                           f"{tuple(mat2.shape)}")
+    return MatMul()(input, mat2)

@@ -3,7 +3,7 @@ backward), and batch_norm, layer_norm and group_norm built on it."""
 from __future__ import annotations
 
 from .. import backend
-from ..autograd import Function, is_grad_enabled, no_grad
+from ..autograd import Function, enable_grad, grad, is_grad_enabled, no_grad
 from ..tensor import Tensor
 from .reduce import mean
 from .shape import reshape
@@ -51,15 +51,106 @@ def _channel_shape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
+class BatchNorm(Function):
+    """y = (x - mean) * rstd * weight + bias per channel of x (N, C, *), in two fused passes.
+
+    Training: mean and biased var of the batch (one pass, ``kernels.batch_norm_stats``, kept as
+    ``self.mean`` / ``self.var`` for the running statistics); eval: the given running statistics. Then one
+    pass of y = x * scale + shift with scale = weight * rstd, shift = bias - mean * scale. Inputs:
+    x, then weight and bias where given. With xhat = (x - mean) * rstd, M = N * (positions) and g = gy:
+        gbias = sum(g),  gweight = sum(g * xhat),
+        gx = weight * rstd * (g - sum(g) / M - xhat * sum(g * xhat) / M)      (training)
+        gx = weight * rstd * g                                                 (eval)
+    two passes (the sums, then gx). This backward is first order; with ``create_graph=True`` it
+    differentiates the graph form (:func:`_batch_norm_graph`, built on :class:`Standardize`) instead, so
+    higher derivatives hold.
+    """
+
+    def __init__(self, training, eps, running_mean=None, running_var=None, has_weight=False, has_bias=False):
+        self.training, self.eps = training, eps
+        self.running = running_mean, running_var      # Tensors; read in forward in eval mode only
+        self.has_weight, self.has_bias = has_weight, has_bias
+
+    def _scale(self, weight):
+        return self.rstd if weight is None else self.rstd * weight
+
+    def forward(self, x, *params):
+        weight = params[0] if self.has_weight else None
+        bias = params[-1] if self.has_bias else None
+        k = backend.kernels(x)
+        x3 = x.reshape(x.shape[0], x.shape[1], -1)
+        if self.training:
+            self.mean, self.var = k.batch_norm_stats(x3)
+        else:
+            self.mean, self.var = (r.array.astype("float64") for r in self.running)
+        self.rstd = 1.0 / self.xp.sqrt(self.var + self.eps)
+        scale = self._scale(weight)
+        shift = -self.mean * scale if bias is None else bias - self.mean * scale
+        return k.batch_norm_affine(x3, scale, shift).reshape(x.shape)
+
+    def backward(self, gy):
+        inputs = self.saved_inputs()
+        if is_grad_enabled():         # create_graph: the graph form's gradient, itself a graph
+            want = [t for t, n in zip(inputs, self.needs_input_grad) if n]
+            weight = inputs[1] if self.has_weight else None
+            bias = inputs[-1] if self.has_bias else None
+            running = (self.wrap(self.mean), self.wrap(self.var))    # eval: the statistics forward used
+            with enable_grad():
+                y = _batch_norm_graph(inputs[0], running, weight, bias, self.training, self.eps)
+            got = iter(grad(y, want, gy, create_graph=True))
+            return tuple(next(got) if n else None for n in self.needs_input_grad)
+        x = inputs[0].array
+        weight = inputs[1].array.astype("float64") if self.has_weight else None
+        k = backend.kernels(x)
+        shape = (x.shape[0], x.shape[1], -1)
+        x3, gy3 = x.reshape(shape), gy.array.reshape(shape)
+        scale = self._scale(weight)
+        grads = [None] * len(inputs)
+        if any(self.needs_input_grad[1:]) or self.training and self.needs_input_grad[0]:
+            sg, sgd = k.batch_norm_grad_sums(gy3, x3, self.mean)
+            if self.has_weight and self.needs_input_grad[1]:
+                grads[1] = self.wrap((sgd * self.rstd).astype(inputs[1].dtype))
+            if self.has_bias and self.needs_input_grad[-1]:
+                grads[-1] = self.wrap(sg.astype(inputs[-1].dtype))
+        if self.needs_input_grad[0]:
+            if self.training:
+                M = x3.shape[0] * x3.shape[2]
+                b = -scale * self.rstd * self.rstd * sgd / M
+                gx = k.batch_norm_combine(gy3, x3, scale, b, -scale * sg / M - self.mean * b)
+            else:
+                gx = k.batch_norm_affine(gy3, scale, self.xp.zeros_like(scale))
+            grads[0] = self.wrap(gx.reshape(x.shape))
+        return tuple(grads)
+
+
+def _batch_norm_graph(input, running, weight, bias, training, eps):
+    """batch_norm's value as a graph of primitives (no running-statistics update): the form that
+    ``create_graph=True`` differentiates, and the path for what the kernels do not take (float16,
+    an empty batch)."""
+    shape = _channel_shape(input)
+    if training:
+        y = Standardize((0,) + tuple(range(2, input.ndim)), eps)(input)
+    else:
+        rm = reshape(running[0].detach(), shape).to(input.dtype)
+        rv = reshape(running[1].detach(), shape).to(input.dtype)
+        y = (input - rm) * (rv + eps) ** -0.5
+    if weight is not None:
+        y = y * reshape(weight, shape)
+    if bias is not None:
+        y = y + reshape(bias, shape)
+    return y
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
                eps=1e-5):
     """Batch normalisation of x (N, C, *) per channel C.
 
     Training: normalise with the batch's mean and biased variance over (N, *), and update the running
     statistics in place (when given): r <- (1 - momentum) r + momentum s, with the UNBIASED batch variance
-    for ``running_var``; an empty batch gives an empty output and leaves them as they are (as PyTorch). Eval (``training=False``): normalise with the running statistics. Then
-    y = xhat * weight + bias per channel. The backward of the training path is the fused form of
-    :class:`Standardize` (twice differentiable); the eval path is a composite of primitives.
+    for ``running_var``; an empty batch gives an empty output and leaves them as they are (as PyTorch).
+    Eval (``training=False``): normalise with the running statistics. Then
+    y = xhat * weight + bias per channel. float32 and float64 run as one :class:`BatchNorm` (two fused
+    passes each way, twice differentiable through its graph form); other dtypes as that graph form.
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of at least 2 dimensions (N, C, ...), got shape "
@@ -70,35 +161,37 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if t is not None and tuple(t.shape) != (C,):
             raise RuntimeError(f"batch_norm: {name} should have shape ({C},) for an input with {C} channels "
                                f"(shape {tuple(input.shape)}), got {tuple(t.shape)}")
-    shape = _channel_shape(input)
-    if training and input.numel() == 0:
-        y = input        # PyTorch: an empty batch gives an empty output; the running statistics are kept
-    elif training:
-        axes = (0,) + tuple(range(2, input.ndim))
+    if training and input.numel() == 0:   # PyTorch: an empty batch gives an empty output, statistics kept
+        y = input
+        if weight is not None:
+            y = y * reshape(weight, _channel_shape(input))
+        return y if bias is None else y + reshape(bias, _channel_shape(input))
+    if training:
         n = input.numel() // C
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                              f"{tuple(input.shape)}")
-        op = Standardize(axes, eps)
-        y = op(input)
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("batch_norm: running_mean and running_var are needed when training=False")
+    if input.dtype.name not in ("float32", "float64") or input.numel() == 0:   # the kernels take these
+        y = _batch_norm_graph(input, (running_mean, running_var), weight, bias, training, eps)
+        if training:                          # (an empty batch returned above; eval needs no statistics)
+            x3 = input.array.reshape(input.shape[0], C, -1).astype("float64")
+            stats = x3.mean(axis=(0, 2)), x3.var(axis=(0, 2))
+    else:
+        params = [t for t in (weight, bias) if t is not None]
+        op = BatchNorm(training, eps, running_mean, running_var, weight is not None, bias is not None)
+        y = op(input, *params)
+        stats = op.mean, op.var
+    if training:
         with no_grad(), backend.on(input.device):
             if running_mean is not None:
-                running_mean.mul_(1 - momentum).add_(Tensor._wrap(op.mean.reshape(C).astype(running_mean.dtype)),
+                running_mean.mul_(1 - momentum).add_(Tensor._wrap(stats[0].astype(running_mean.dtype)),
                                                      alpha=momentum)
             if running_var is not None:
-                unbiased = op.var.reshape(C) * (n / (n - 1))
+                unbiased = stats[1] * (n / (n - 1))
                 running_var.mul_(1 - momentum).add_(Tensor._wrap(unbiased.astype(running_var.dtype)),
                                                     alpha=momentum)
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("batch_norm: running_mean and running_var are needed when training=False")
-        rm = reshape(running_mean.detach(), shape).to(input.dtype)
-        rv = reshape(running_var.detach(), shape).to(input.dtype)
-        y = (input - rm) * (rv + eps) ** -0.5
-    if weight is not None:
-        y = y * reshape(weight, shape)
-    if bias is not None:
-        y = y + reshape(bias, shape)
     return y
 
 

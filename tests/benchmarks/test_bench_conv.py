@@ -13,4 +13,4 @@ def test_bench_conv_quick(capsys):
     out = capsys.readouterr().out
     assert "GEMM" in out and "ResNet 16->16" in out and "max-pool 3x3/2" in out
     # every conv timed forward and forward+backward, every pool forward+backward
-    assert len(rows) == 2 * len(bench["CONVS"]) + len(bench["POOLS"]) and all(r[2] > 0 for r in rows)
+    assert len(rows) == 2 * len(bench["CONVS"]) + len(bench["POOLS"]) + 2 * len(bench["NORMS"]) and all(r[2] > 0 for r in rows)

@@ -274,13 +274,14 @@ def _contract(module):
 
 def test_the_three_kernel_modules_share_one_contract():
     """reference, cpu and gpu export the same kernels with the same signatures (gpu imports without CuPy),
-    every kernel takes its arrays, then the Geometry, then keyword-only options."""
+    every window kernel takes its arrays, then the Geometry, then keyword-only options (the per-channel
+    batch_norm_* kernels have no window: arrays only)."""
     ref = _contract(reference)
     assert _contract(cpu) == ref
     assert _contract(gpu) == ref
     assert {"map_chunks", "workers", "CHUNK_BYTES", "im2col", "col2im"} <= set(ref)
     for name, sig in ref.items():
-        if name in ("map_chunks", "workers", "CHUNK_BYTES"):
+        if name in ("map_chunks", "workers", "CHUNK_BYTES") or name.startswith("batch_norm_"):
             continue
         params = list(inspect.signature(getattr(reference, name)).parameters.values())
         positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
@@ -316,6 +317,26 @@ def test_depthwise_kernels_match_reference(case):
     # the three are one bilinear form: <y, gy> == <x, gx> == <w, gw>
     np.testing.assert_allclose(np.vdot(y, gy), np.vdot(x, gx), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(np.vdot(y, gy), np.vdot(w, gw), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 4, 5), (1, 2, 1), (7, 1, 33)])
+def test_batch_norm_kernels_match_reference(shape, dtype):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 3 + 100).astype(dtype)    # |mean| >> std: the variance must not cancel
+    gy = rng.standard_normal(shape).astype(dtype)
+    a, b, c = (rng.standard_normal(shape[1]) for _ in range(3))
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    for got, want in zip(cpu.batch_norm_stats(x), reference.batch_norm_stats(x)):
+        np.testing.assert_allclose(got, want, **tol)
+    np.testing.assert_allclose(cpu.batch_norm_stats(x)[1], x.astype(np.float64).var(axis=(0, 2)), rtol=1e-4)
+    mean = reference.batch_norm_stats(x)[0]
+    for got, want in zip(cpu.batch_norm_grad_sums(gy, x, mean), reference.batch_norm_grad_sums(gy, x, mean)):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-3 if dtype == np.float32 else 1e-9)
+    for name, args in (("batch_norm_affine", (x, a, b)), ("batch_norm_combine", (gy, x, a, b, c))):
+        got, want = getattr(cpu, name)(*args), getattr(reference, name)(*args)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-3)
 
 
 PTX_CHECK = r"""

@@ -94,3 +94,58 @@ def test_layer_norm_shape_error():
         F.layer_norm(minigrad.randn(2, 3), (4,))
     with pytest.raises(RuntimeError, match="divisible"):
         F.group_norm(minigrad.randn(2, 3, 2), 2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", ["both", "weight", "none"])
+@pytest.mark.parametrize("shape", [(16, 5, 6, 7), (9, 4), (3, 2, 11)])
+def test_batch_norm_fast_path_matches_graph_form(shape, affine, training, dtype):
+    """The fused BatchNorm (first-order kernels) against its graph form: forward and every gradient."""
+    from minigrad.ops.normalization import _batch_norm_graph
+    rng = np.random.default_rng(3)
+    C = shape[1]
+    x = (rng.standard_normal(shape) * 3 + 5).astype(dtype)
+    gy = rng.standard_normal(shape).astype(dtype)
+    params = {"weight": rng.uniform(0.5, 1.5, C).astype(dtype), "bias": rng.uniform(-1, 1, C).astype(dtype)}
+    if affine == "weight":
+        del params["bias"]
+    elif affine == "none":
+        params = {}
+    rm, rv = minigrad.tensor(rng.standard_normal(C)), minigrad.tensor(rng.uniform(0.5, 2, C))
+    results = []
+    for form in ("fast", "graph"):
+        ts = [minigrad.tensor(x, requires_grad=True)] + [minigrad.tensor(p, requires_grad=True)
+                                                         for p in params.values()]
+        kw = {k: t for k, t in zip(params, ts[1:])}
+        if form == "fast":
+            y = F.batch_norm(ts[0], rm.clone(), rv.clone(), training=training, **kw)
+        else:
+            y = _batch_norm_graph(ts[0], (rm, rv), kw.get("weight"), kw.get("bias"), training, 1e-5)
+        y.backward(minigrad.tensor(gy))
+        results.append([y.detach().numpy()] + [t.grad.numpy() for t in ts])
+        assert y.dtype == x.dtype and all(t.grad.dtype == t.dtype for t in ts)
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, **tol)
+
+
+def test_batch_norm_only_some_inputs_need_grad():
+    rng = np.random.default_rng(4)
+    x = minigrad.tensor(rng.standard_normal((6, 3, 4)))
+    w = minigrad.tensor(rng.uniform(0.5, 1.5, 3), requires_grad=True)
+    F.batch_norm(x, None, None, w, None, training=True).sum().backward()
+    assert x.grad is None and w.grad.shape == (3,)
+    x.requires_grad_(True)
+    w2 = w.detach()
+    F.batch_norm(x, None, None, w2, None, training=True).backward(minigrad.tensor(rng.standard_normal((6, 3, 4))))
+    assert x.grad.shape == (6, 3, 4) and w2.grad is None
+
+
+def test_batch_norm_float16_runs_as_a_graph_and_updates_running_stats():
+    x = np.random.default_rng(5).standard_normal((8, 3, 4)).astype(np.float16)
+    rm, rv = minigrad.zeros(3), minigrad.ones(3)
+    y = F.batch_norm(minigrad.tensor(x), rm, rv, training=True, momentum=1.0)
+    assert y.dtype == minigrad.float16
+    np.testing.assert_allclose(rm.numpy(), x.astype(np.float64).mean(axis=(0, 2)), rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(rv.numpy(), x.astype(np.float64).var(axis=(0, 2), ddof=1), rtol=1e-3)

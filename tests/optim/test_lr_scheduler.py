@@ -52,6 +52,9 @@ def check_both_schedules(make, steps, kind="SGD", lrs=(0.1, 0.03), **kw):
 
 SCHEDULES = {
     "StepLR": (lambda M, o: M.StepLR(o, step_size=7, gamma=0.5), 60),
+    "LambdaLR": (lambda M, o: M.LambdaLR(o, lambda e: 0.95 ** e / (1 + e % 3)), 40),
+    "LambdaLR-per-group": (lambda M, o: M.LambdaLR(o, [lambda e: 1 / (e + 1), lambda e: min(1.0, (e + 1) / 5)]), 30),
+    "MultiplicativeLR": (lambda M, o: M.MultiplicativeLR(o, lambda e: 0.9 if e % 2 else 0.97), 40),
     "MultiStepLR": (lambda M, o: M.MultiStepLR(o, milestones=[5, 12, 12, 30], gamma=0.3), 50),
     "ExponentialLR": (lambda M, o: M.ExponentialLR(o, gamma=0.93), 60),
     "CosineAnnealingLR": (lambda M, o: M.CosineAnnealingLR(o, T_max=13, eta_min=0.001), 70),

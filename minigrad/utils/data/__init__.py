@@ -4,8 +4,12 @@ Transforms live in ``minigrad.transforms``; MNIST, CIFAR and the others in ``min
 """
 from ._random import numpy_rng
 from .dataloader import DataLoader, default_collate, default_convert
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler)
 from .dataset import (ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, apply_batch,
                       random_split)
 
 __all__ = ["Dataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
-           "DataLoader", "default_collate", "default_convert", "apply_batch", "numpy_rng"]
+           "DataLoader", "default_collate", "default_convert", "apply_batch", "numpy_rng",
+           "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler"]

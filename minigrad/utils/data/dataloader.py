@@ -1,7 +1,9 @@
 """DataLoader: batches of minigrad Tensors, seeded shuffling, a prefetch thread that never changes results."""
+import collections
 import copy
 import functools
 import math
+import multiprocessing
 import queue
 import threading
 import time
@@ -13,6 +15,7 @@ import numpy as np
 from ... import backend
 from ...tensor import Tensor
 from ._random import batch_rng, numpy_rng, stored
+from .sampler import BatchSampler
 
 
 def _as_tensor(array):
@@ -223,6 +226,74 @@ class _DataLoaderIter:
             pass
 
 
+_worker_load = None     # set in each worker process by _init_worker
+
+
+def _init_worker(load, worker_init_fn, counter):
+    global _worker_load
+    _worker_load = load
+    if worker_init_fn is not None:
+        with counter.get_lock():
+            wid, counter.value = counter.value, counter.value + 1
+        worker_init_fn(wid)
+
+
+def _load_in_worker(k, indices):
+    return _worker_load(k, indices)
+
+
+class _WorkerIter(_DataLoaderIter):
+    """One pass with ``num_workers`` processes: batch k is prepared by a worker (each batch has its own
+    random stream, so the results are those of num_workers=0) and batches come back in order, at most
+    ``num_workers * prefetch_factor`` in flight. ``close()`` (on exhaustion, error, ``break`` and
+    garbage collection) terminates and joins the workers."""
+
+    def __init__(self, load, batches, num_workers, prefetch_factor, worker_init_fn, device, start, progress):
+        self._batches, self._k, self._progress, self._device = batches, start, progress, device
+        self._thread = None
+        self._done = start >= len(batches)
+        self._pending = collections.deque()
+        self._pool = None
+        if self._done:
+            return
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self._pool = ctx.Pool(num_workers, initializer=_init_worker,
+                              initargs=(load, worker_init_fn, ctx.Value("i", 0)))
+        self._next_submit = start
+        for _ in range(num_workers * prefetch_factor):
+            self._submit()
+
+    def _submit(self):
+        if self._next_submit < len(self._batches):
+            k = self._next_submit
+            self._pending.append(self._pool.apply_async(_load_in_worker, (k, self._batches[k])))
+            self._next_submit += 1
+
+    def __next__(self):
+        if self._done or not self._pending:
+            self.close()
+            raise StopIteration
+        result = self._pending.popleft()
+        try:
+            batch = result.get()
+        except BaseException:
+            self.close()
+            raise
+        self._submit()
+        self._advance()
+        return batch if self._device is None else _to_device(batch, self._device)
+
+    def close(self):
+        """Terminate the worker processes and wait for them; the iterator then yields nothing more."""
+        self._done = True
+        pool, self._pool = getattr(self, "_pool", None), None
+        if pool is not None:
+            self._pending.clear()
+            pool.terminate()
+            pool.join()
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of minigrad Tensors (leading batch dimension N).
 
@@ -236,17 +307,42 @@ class DataLoader:
     state at the start of the epoch and the batches already yielded), so a resumed run sees the same
     batches. Datasets with ``get_batch(indices)`` (all minigrad datasets, TensorDataset) are batched
     in one vectorised call and their transforms applied to the whole batch; others go item by item
-    through ``collate_fn`` (default ``default_collate``). Differences from PyTorch: no worker
-    processes (``num_workers``), no samplers; ``prefetch``, ``device``, ``generator=int`` and the
-    state dict (as torchdata's StatefulDataLoader) are minigrad's.
+    through ``collate_fn`` (default ``default_collate``).
+
+    ``sampler`` (a :class:`Sampler` or any iterable of indices; excludes ``shuffle``) or ``batch_sampler``
+    (yields lists of indices; excludes ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``) choose
+    the indices as in PyTorch; their randomness comes from their own generators, which ``state_dict()``
+    does not hold. ``num_workers=N`` prepares batches in N worker processes (fork where the platform has
+    it), ``prefetch_factor`` (default 2) batches each ahead, with the same batches in the same order as
+    ``num_workers=0``; ``worker_init_fn(worker_id)`` runs in each. ``pin_memory`` is accepted and does
+    nothing (batches are made on the CPU). Minigrad's own: ``prefetch``, ``device``, ``generator=int``
+    and the state dict (as torchdata's StatefulDataLoader).
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
-                 collate_fn=None, prefetch=2, device=None):
-        if batch_size is None or int(batch_size) != batch_size or batch_size < 1:
+    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
+                 collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
+                 generator=None, *, prefetch_factor=None, persistent_workers=False, pin_memory_device="",
+                 prefetch=2, device=None):
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
+                                 "and drop_last")
+        elif batch_size is None or int(batch_size) != batch_size or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
         if int(prefetch) != prefetch or prefetch < 0:
             raise ValueError(f"prefetch must be a non-negative int, got {prefetch!r}")
+        if isinstance(num_workers, bool) or int(num_workers) != num_workers or num_workers < 0:
+            raise ValueError(f"num_workers option should be non-negative, got {num_workers!r}")
+        if prefetch_factor is not None and num_workers == 0:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing: let num_workers > 0")
+        if prefetch_factor is not None and (int(prefetch_factor) != prefetch_factor or prefetch_factor < 1):
+            raise ValueError(f"prefetch_factor must be a positive int, got {prefetch_factor!r}")
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self.num_workers, self.prefetch_factor = int(num_workers), int(prefetch_factor or 2)
+        self.worker_init_fn, self.pin_memory, self.timeout = worker_init_fn, bool(pin_memory), timeout
+        self.persistent_workers = bool(persistent_workers)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -261,11 +357,17 @@ class DataLoader:
         self._resume_at = 0
 
     def __len__(self):
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def batch_indices(self, rng):
-        """The epoch's index batches (int64 arrays), drawn from ``rng``."""
+        """The epoch's index batches (int64 arrays), drawn from ``rng`` (or from the samplers)."""
+        if self.batch_sampler is not None or self.sampler is not None:
+            batches = self.batch_sampler if self.batch_sampler is not None else \
+                BatchSampler(self.sampler, self.batch_size, self.drop_last)
+            return [np.asarray(b, dtype=np.int64).reshape(-1) for b in batches]
         n = len(self.dataset)
         order = rng.permutation(n) if self.shuffle else np.arange(n, dtype=np.int64)
         stops = range(0, len(self) * self.batch_size, self.batch_size)
@@ -276,9 +378,13 @@ class DataLoader:
         self._epoch_state = copy.deepcopy(rng.bit_generator.state)
         batches = self.batch_indices(rng)
         seed = int(rng.integers(2**63))
-        load = functools.partial(_load, self.dataset, self.collate_fn, self.device, seed)
         start, self._resume_at = self._resume_at, 0
         self._progress = [start]
+        if self.num_workers > 0:     # workers make CPU batches; the parent moves them to the device
+            load = functools.partial(_load, self.dataset, self.collate_fn, None, seed)
+            return _WorkerIter(load, batches, self.num_workers, self.prefetch_factor, self.worker_init_fn,
+                               self.device, start, self._progress)
+        load = functools.partial(_load, self.dataset, self.collate_fn, self.device, seed)
         return _DataLoaderIter(load, batches, self.prefetch, start, self._progress)
 
     def state_dict(self):
@@ -299,4 +405,4 @@ class DataLoader:
     def __repr__(self):
         return (f"DataLoader(dataset={type(self.dataset).__name__}(n={len(self.dataset)}), "
                 f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last}, "
-                f"prefetch={self.prefetch})")
+                f"prefetch={self.prefetch}, num_workers={self.num_workers})")
