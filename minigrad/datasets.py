@@ -5,6 +5,11 @@ All hold their images as one uint8 array ``data`` (N, H, W) or (N, H, W, C) and 
 returns ``(image, label)``: a NumPy uint8 image (torchvision: a PIL image) and a Python int.
 ``root`` defaults to the cache folder (``$MINIGRAD_DATA`` or ``~/.cache/minigrad``), which keeps one
 folder per dataset: mnist/, fashion-mnist/, cifar-10/, cifar-100/.
+
+Checks when a dataset is opened: MNIST and Fashion-MNIST ``.gz`` files must have their published MD5
+(IntegrityError naming the file; hashed once per process per unchanged file), labels must lie in the
+class range (ValueError naming the file), and a CIFAR archive is extracted into a temporary folder, checked
+for every batch file, then renamed into place (replacing a partial folder a failed attempt left).
 """
 import gzip
 import importlib.util
@@ -85,9 +90,11 @@ class _IDXDataset(ArrayDataset):
                 f"{type(self).__name__}: {', '.join(missing)} not found in any of "
                 f"{self._search_dirs()} (as .gz or uncompressed); pass download=True to fetch it")
         self.files = paths
+        self.check_integrity()
         images, labels = read_idx(paths[0], ndim=3), read_idx(paths[1], ndim=1)
         if len(images) != len(labels):
             raise ValueError(f"{paths[0]} has {len(images)} images but {paths[1]} has {len(labels)} labels")
+        _check_labels(paths[1], labels, len(self.classes))
         super().__init__(images, labels.astype(np.int64), transform, target_transform)
 
     def _search_dirs(self):
@@ -110,11 +117,24 @@ class _IDXDataset(ArrayDataset):
                     download(name, self.mirrors, folder, md5)
 
     def check_integrity(self):
-        """Verify the MD5 of this split's gz files against the published values (IntegrityError if not)."""
+        """Verify the MD5 of this split's gz files against the published values (IntegrityError naming the
+        file if not). Done when the dataset is opened; each file is hashed once per process while its size
+        and modification time stay the same. Uncompressed files have no published MD5 and are not checked."""
         for (name, md5), path in zip(self.resources[self.split], self.files):
             if path.endswith(".gz"):
-                verify_md5(path, md5)
+                try:
+                    verify_md5(path, md5)
+                except IntegrityError as e:
+                    raise IntegrityError(f"{type(self).__name__}: {path} is not the published {name} ({e}); "
+                                         f"delete it and pass download=True to fetch it again") from None
         return True
+
+
+def _check_labels(path, labels, n_classes):
+    """Refuse labels outside 0..n_classes-1 (a wrong or damaged label file), naming the file."""
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"{path}: labels must be in 0..{n_classes - 1} ({n_classes} classes), found "
+                         f"{labels.min()}..{labels.max()}")
 
 
 class MNIST(_IDXDataset):
@@ -223,6 +243,8 @@ class CIFAR10(ArrayDataset):
             base = self._extract(archive)
         names = self.train_list if train else self.test_list
         batches = [_load_cifar_batch(os.path.join(base, n), self.label_key) for n in names]
+        for n, (_, labels) in zip(names, batches):
+            _check_labels(os.path.join(base, n), labels, len(type(self).classes))
         data = np.concatenate([b[0] for b in batches]).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         targets = np.concatenate([b[1] for b in batches])
         meta_path = os.path.join(base, self.meta[0])
@@ -250,8 +272,11 @@ class CIFAR10(ArrayDataset):
         return download(self.archive[0], self.mirrors, os.path.join(self.root, self.folder), self.archive[1])
 
     def _extract(self, archive):
-        """Extract ``base_folder`` from the archive beside it, through a temporary folder and a rename."""
+        """Extract ``base_folder`` from the archive beside it into a temporary folder, check that every batch
+        file is there, then rename it into place, replacing a partial folder an older failed attempt left
+        (a complete folder is found before the archive is looked at)."""
         dest = os.path.dirname(archive)
+        target = os.path.join(dest, self.base_folder)
         tmp = tempfile.mkdtemp(dir=dest, prefix=".extract-")
         try:
             try:
@@ -264,9 +289,16 @@ class CIFAR10(ArrayDataset):
                     tar.extractall(tmp, members=members, filter="data")
             except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as e:
                 raise ValueError(f"{archive}: not a readable tar.gz archive ({type(e).__name__}: {e})") from e
-            target = os.path.join(dest, self.base_folder)
-            if not os.path.isdir(target):
-                os.replace(os.path.join(tmp, self.base_folder), target)
+            new = os.path.join(tmp, self.base_folder)
+            expected = self.train_list + self.test_list
+            missing = [n for n in expected if not os.path.isfile(os.path.join(new, n))]
+            if missing:
+                raise ValueError(f"{archive}: the archive has no {', '.join(missing)} in {self.base_folder}/ "
+                                 f"(expected {', '.join(expected)}); delete it and pass download=True to fetch "
+                                 f"it again")
+            if os.path.lexists(target):      # partial: moved into tmp and removed with it
+                os.replace(target, os.path.join(tmp, "partial-" + self.base_folder))
+            os.replace(new, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return target

@@ -17,8 +17,11 @@ reader does not recognise is an error that names the file. Only those types can 
 such as ``Counter`` or ``OrderedDict`` is saved as a plain dict); anything else raises ``TypeError`` naming
 where in the object it sits.
 
-Writes go to a temporary file in the target's directory, which is flushed, fsynced and then renamed over
-the target with ``os.replace``: a crash mid-write leaves the old file as it was.
+Writes go to a temporary file in the target's directory (``.NAME.PID.HEX.tmp``), which is flushed, fsynced
+and then renamed over the target with ``os.replace``: a crash mid-write leaves the old file as it was, and
+the next save to the same path removes the temporary file a killed process left. Saving over a file that
+``open(path, "wb")`` could not write fails the same way (a read-only file is not silently replaced).
+Archives are written with stored (uncompressed) members only, and ``load`` refuses anything else.
 
 Tensors come back with their dtype, shape and ``requires_grad`` (PyTorch's rule: a saved tensor that
 required grad still does; ``state_dict()`` values are detached, so they come back plain) and on the device
@@ -36,7 +39,9 @@ import io
 import json
 import math
 import os
+import re
 import secrets
+import struct
 import zipfile
 
 import numpy as np
@@ -119,12 +124,44 @@ def _write_archive(f, index, arrays):
                 np.lib.format.write_array(out, a, allow_pickle=False)
 
 
+def _remove_stale_tmp(directory, base):
+    """Remove the temporary files that saves to ``base`` killed mid-write left (``.base.PID.HEX.tmp`` whose
+    process is gone; a live process's file, possibly being written now, is left alone)."""
+    pattern = re.compile(rf"\.{re.escape(base)}\.(\d+)\.[0-9a-f]{{8}}\.tmp")
+    try:
+        entries = os.listdir(directory)
+    except OSError:                     # a folder we may write but not list: nothing to clean
+        return
+    for entry in entries:
+        m = pattern.fullmatch(entry)
+        if m is None or os.name != "posix":
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue                    # alive (or reused by another process: left, to be safe)
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError):
+            continue
+        try:
+            os.unlink(os.path.join(directory, entry))
+        except OSError:
+            pass
+
+
 def _atomic_write(path, write):
     """Call ``write(fileobj)`` on a temporary file beside ``path``, fsync it, then rename it over ``path``."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot save to {path!r}: the directory {directory!r} does not exist")
+    if os.path.isfile(path):
+        # os.replace would happily rename over a read-only file: fail as open(path, "wb") would (root may write)
+        os.close(os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0)))
+    _remove_stale_tmp(directory, os.path.basename(path))
     # os.open with mode 0o666 lets the umask decide the permissions, as for an ordinary new file
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -186,6 +223,15 @@ def _describe(head):
     return f"a text file starting with {text[:20]!r}"
 
 
+# zip general-purpose flags a checkpoint never has: encrypted, "patched data", strong encryption
+_REFUSED_FLAGS = 0x1 | 0x20 | 0x40
+# what the zip reader raises on a damaged archive (struct.error and NotImplementedError come from headers
+# whose fields were overwritten; UnicodeDecodeError from a name flagged UTF-8 that is not)
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError,
+               struct.error, OverflowError)
+_CHUNK = 1 << 24
+
+
 class _Decoder:
     def __init__(self, name, zf, index, map_location):
         self.name, self.zf, self.map_location = name, zf, map_location
@@ -198,25 +244,67 @@ class _Decoder:
     def error(self, what):
         return CheckpointError(f"{self.name}: not a valid minigrad checkpoint: {what}")
 
-    def array(self, i):
+    def check_index(self, i):
         if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(self.tensors):
             raise self.error(f"reference to array {i!r}, but the file holds {len(self.tensors)}")
+
+    def array(self, i):
+        self.check_index(i)
         if i not in self.arrays:
             meta = self.tensors[i]
+            if not (isinstance(meta, dict) and isinstance(meta.get("file"), str)):
+                raise self.error(f"array {i}: the index entry {meta!r} has no file name")
             try:
-                with self.zf.open(meta["file"]) as member:
-                    a = np.lib.format.read_array(member, allow_pickle=False)
-            except (KeyError, TypeError) as e:
-                raise self.error(f"array {i} is missing ({e})") from None
-            except (ValueError, zipfile.BadZipFile, OSError, EOFError) as e:
-                raise self.error(f"array {i} ({meta.get('file')}) cannot be read: {e}") from None
-            if a.dtype.str != meta.get("dtype") or list(a.shape) != meta.get("shape"):
-                raise self.error(f"array {i} has dtype {a.dtype.str} and shape {list(a.shape)}, but the index "
-                                 f"says {meta.get('dtype')} and {meta.get('shape')}")
-            self.arrays[i] = a
+                info = self.zf.getinfo(meta["file"])
+            except KeyError:
+                raise self.error(f"array {i} is missing ({meta['file']!r} is not in the archive)") from None
+            try:
+                with self.zf.open(info) as member:
+                    self.arrays[i] = self.read_npy(member, i, meta, info)
+            except CheckpointError:
+                raise
+            except _ZIP_ERRORS as e:
+                raise self.error(f"array {i} ({meta['file']}) cannot be read: {e}") from None
         return self.arrays[i]
 
+    def read_npy(self, member, i, meta, info):
+        """One .npy member, its header checked against the index and the member's size before the array
+        is allocated (a header claiming 10**18 elements is refused, not attempted)."""
+        fmt = np.lib.format
+        version = fmt.read_magic(member)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f".npy format version {version} (minigrad.save writes 1.0 or 2.0)")
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = read_header(member)
+        if dtype.hasobject or dtype.kind not in "biufc":
+            raise ValueError(f"dtype {dtype} is not a plain number type (object arrays are never unpickled)")
+        if dtype.str != meta.get("dtype") or list(shape) != meta.get("shape"):
+            raise self.error(f"array {i} has dtype {dtype.str} and shape {list(shape)}, but the index says "
+                             f"{meta.get('dtype')} and {meta.get('shape')}")
+        count = math.prod(shape)
+        if any(n < 0 for n in shape):
+            raise ValueError(f"negative dimension in shape {shape}")
+        held = info.file_size - member.tell()
+        if count * dtype.itemsize != held:
+            raise self.error(f"array {i} ({meta['file']}): its header says shape {list(shape)} of {dtype} "
+                             f"({count * dtype.itemsize} bytes), but the member holds {held} bytes of data")
+        flat = np.empty(count, dtype)
+        raw, pos = flat.view(np.uint8), 0
+        while pos < raw.size:
+            chunk = member.read(min(_CHUNK, raw.size - pos))
+            if not chunk:
+                raise EOFError(f"the data ends after {pos} of {raw.size} bytes")
+            raw[pos:pos + len(chunk)] = np.frombuffer(chunk, np.uint8)
+            pos += len(chunk)
+        if member.read(1):      # also where the reader checks the CRC of a member read to its end
+            raise ValueError("bytes after the array data")
+        return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
+
     def device_for(self, saved):
+        try:
+            saved = str(backend.Device(saved))
+        except (TypeError, ValueError) as e:
+            raise self.error(f"a tensor's device is {saved!r} ({e})") from None
         loc = self.map_location
         if isinstance(loc, dict):
             loc = loc.get(saved, saved)
@@ -243,7 +331,10 @@ class _Decoder:
         if tag == "$ndarray":
             return self.array(body)
         if tag == "$npscalar":
-            return self.array(body)[()]
+            a = self.array(body)
+            if a.ndim != 0:
+                raise self.error(f"a NumPy scalar refers to array {body} of shape {list(a.shape)}")
+            return a[()]
         if tag == "$tuple" and isinstance(body, list):
             return tuple(self.decode(v) for v in body)
         if tag == "$dict" and isinstance(body, dict):
@@ -253,7 +344,13 @@ class _Decoder:
             for item in body:
                 if not (isinstance(item, list) and len(item) == 2):
                     raise self.error(f"bad dict item {item!r}")
-                out[self.decode(item[0])] = self.decode(item[1])
+                key = self.decode(item[0])
+                try:
+                    hash(key)
+                except TypeError:
+                    raise self.error(f"a dict key is a {type(key).__name__} ({item[0]!r}), which cannot be a "
+                                     f"key") from None
+                out[key] = self.decode(item[1])
             return out
         if tag == "$float" and body in ("inf", "-inf", "nan"):
             return float(body)
@@ -266,6 +363,7 @@ class _Decoder:
 
     def tensor(self, obj):
         i = obj["$tensor"]
+        self.check_index(i)
         if i in self.memo:
             return self.memo[i]
         a = self.array(i)
@@ -281,47 +379,73 @@ class _Decoder:
         return t
 
 
-def _open_archive(f, name):
-    """The zip archive in ``f`` (a path or file object); clear errors for anything else."""
-    if hasattr(f, "read"):
-        data = f.read()
-        head, fileobj = data[:16], io.BytesIO(data)
-    else:
-        if not os.path.exists(f):
-            raise FileNotFoundError(f"{name}: no such file")
-        with open(f, "rb") as fh:
-            head = fh.read(16)
-        fileobj = f
+def _check_members(zf, name, size):
+    """Refuse, before anything is read, members that minigrad.save never writes: duplicates, encrypted or
+    compressed members (a small file could inflate to gigabytes), and sizes larger than the file."""
+    seen = set()
+    for info in zf.infolist():
+        member = f"{name}: not a valid minigrad checkpoint: member {info.filename!r}"
+        if info.filename in seen:
+            raise CheckpointError(f"{member} appears twice (minigrad.save writes each name once)")
+        seen.add(info.filename)
+        if info.flag_bits & _REFUSED_FLAGS:
+            raise CheckpointError(f"{member} is encrypted or patched (zip flags {info.flag_bits:#06x}); "
+                                  f"minigrad.save writes plain members")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise CheckpointError(f"{member} is compressed (zip method {info.compress_type}); expected a stored "
+                                  f"(uncompressed) member as minigrad.save writes")
+        if info.file_size != info.compress_size or info.header_offset + info.compress_size > size:
+            raise CheckpointError(f"{member} claims {info.file_size} bytes ({info.compress_size} stored at "
+                                  f"offset {info.header_offset}), but the file holds {size} bytes")
+
+
+def _open_archive(fileobj, name):
+    """The zip archive in the binary file object ``fileobj``; clear errors for anything else."""
+    head = fileobj.read(16)
     if not head.startswith(_ZIP_MAGIC):
         raise CheckpointError(f"{name}: not a minigrad checkpoint (expected a zip archive written by "
                               f"minigrad.save, found {_describe(head)})")
+    size = fileobj.seek(0, os.SEEK_END)
+    fileobj.seek(0)
     try:
         zf = zipfile.ZipFile(fileobj)
-    except zipfile.BadZipFile as e:
+    except _ZIP_ERRORS as e:
         raise CheckpointError(f"{name}: the minigrad checkpoint is truncated or corrupt ({e}); expected a "
                               f"complete zip archive written by minigrad.save") from None
-    names = set(zf.namelist())
-    if _INDEX not in names:
+    try:
+        _check_members(zf, name, size)
+        names = set(zf.namelist())
+        if _INDEX not in names:
+            if any(n.endswith("data.pkl") for n in names):
+                raise CheckpointError(f"{name}: this is a PyTorch checkpoint (torch.save), which is pickled; "
+                                      f"minigrad.load never unpickles. Export it with safetensors and use "
+                                      f"minigrad.serialization.load_safetensors")
+            raise CheckpointError(f"{name}: not a minigrad checkpoint (a zip archive without {_INDEX})")
+    except BaseException:
         zf.close()
-        if any(n.endswith("data.pkl") for n in names):
-            raise CheckpointError(f"{name}: this is a PyTorch checkpoint (torch.save), which is pickled; "
-                                  f"minigrad.load never unpickles. Export it with safetensors and use "
-                                  f"minigrad.serialization.load_safetensors")
-        raise CheckpointError(f"{name}: not a minigrad checkpoint (a zip archive without {_INDEX})")
+        raise
     return zf
 
 
 def load(f, map_location=None):
     """Load an object saved by ``minigrad.save`` from a path or binary file object; tensors go to
     ``map_location`` if given. Raises ``CheckpointError`` (a RuntimeError) naming the file when the file is
-    truncated, corrupt or not a minigrad checkpoint; never unpickles."""
-    name = getattr(f, "name", None) if hasattr(f, "read") else os.fspath(f)
-    name = repr(name) if name is not None else "<file object>"
-    zf = _open_archive(f, name)
-    with zf:
+    truncated, corrupt or not a minigrad checkpoint; never unpickles. Every member is checked before it is
+    read: stored (not compressed), named once, no larger than the file, and each array's size agrees with
+    its .npy header before the array is allocated, so a damaged file costs at most its own size in memory."""
+    if hasattr(f, "read"):
+        name = getattr(f, "name", None)
+        name = repr(name) if name is not None else "<file object>"
+        fileobj = io.BytesIO(f.read())
+    else:
+        name = repr(os.fspath(f))
+        if not os.path.exists(f):
+            raise FileNotFoundError(f"{name}: no such file")
+        fileobj = open(f, "rb")
+    with fileobj, _open_archive(fileobj, name) as zf:
         try:
             index = json.loads(zf.read(_INDEX).decode("utf-8"))
-        except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        except (*_ZIP_ERRORS, UnicodeDecodeError, RecursionError) as e:
             raise CheckpointError(f"{name}: the minigrad checkpoint's index cannot be read ({e}); the file is "
                                   f"truncated or corrupt") from None
         if not isinstance(index, dict) or index.get("format") != FORMAT or "root" not in index:

@@ -7,6 +7,7 @@ import http.server
 import io
 import os
 import pickle
+import shutil
 import tarfile
 import threading
 from types import SimpleNamespace
@@ -43,6 +44,12 @@ def mnist_files(n_train=20, n_test=10, seed=0):
               "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (n_test, 28, 28)),
               "t10k-labels-idx1-ubyte.gz": rng.integers(0, 10, n_test)}
     return {k: gz(idx_bytes(a)) for k, a in arrays.items()}, arrays
+
+
+def publish(monkeypatch, cls, files):
+    """Make the MD5s of the fake ``files`` the published ones of ``cls`` for this test."""
+    monkeypatch.setattr(cls, "resources", {
+        split: [(n, md5(files[n])) for n, _ in res] for split, res in cls.resources.items()})
 
 
 def write(folder, files):
@@ -93,6 +100,7 @@ def test_read_idx_errors_name_file_expected_and_found(tmp_path):
 @pytest.mark.parametrize("layout", ["", "mnist", os.path.join("MNIST", "raw"), "uncompressed"])
 def test_mnist_layouts(tmp_path, layout, monkeypatch):
     files, arrays = mnist_files()
+    publish(monkeypatch, D.MNIST, files)
     if layout == "uncompressed":
         files = {k[:-3]: gzip.decompress(v) for k, v in files.items()}
         layout = os.path.join("MNIST", "raw")
@@ -113,11 +121,54 @@ def test_missing_files_say_where_they_were_looked_for(tmp_path):
         D.FashionMNIST(root=tmp_path)
 
 
-def test_mismatched_image_and_label_counts(tmp_path):
+def test_mismatched_image_and_label_counts(tmp_path, monkeypatch):
     files, _ = mnist_files()
     files["train-labels-idx1-ubyte.gz"] = gz(idx_bytes(np.zeros(7)))
+    publish(monkeypatch, D.MNIST, files)
     write(tmp_path, files)
     with pytest.raises(ValueError, match="20 images but .* 7 labels"):
+        D.MNIST(root=tmp_path)
+
+
+@pytest.mark.parametrize("cls", [D.MNIST, D.FashionMNIST])
+def test_a_file_with_the_wrong_md5_is_named_when_opened(tmp_path, monkeypatch, cls):
+    files, _ = mnist_files()
+    publish(monkeypatch, cls, files)
+    files["t10k-labels-idx1-ubyte.gz"] = gz(idx_bytes(np.zeros(10)))      # a well-formed file, but not this one
+    write(tmp_path / cls.folder, files)
+    path = str(tmp_path / cls.folder / "t10k-labels-idx1-ubyte.gz")
+    with pytest.raises(dl.IntegrityError, match=rf"{cls.__name__}: {path} is not the published "
+                                                rf"t10k-labels-idx1-ubyte.gz .*expected [0-9a-f]{{32}}, found "
+                                                rf"{md5(files['t10k-labels-idx1-ubyte.gz'])}.*download=True"):
+        cls(root=tmp_path, train=False)
+    assert len(cls(root=tmp_path, train=True)) == 20                    # the train files are fine
+
+
+def test_md5_is_computed_once_per_unchanged_file(tmp_path, monkeypatch):
+    files, _ = mnist_files()
+    publish(monkeypatch, D.MNIST, files)
+    write(tmp_path, files)
+    hashed = []
+    real = dl.md5sum
+    monkeypatch.setattr(dl, "md5sum", lambda path: hashed.append(os.path.basename(path)) or real(path))
+    D.MNIST(root=tmp_path)
+    D.MNIST(root=tmp_path)
+    D.MNIST(root=tmp_path, train=False)
+    assert sorted(hashed) == sorted(files)                              # each file read once
+    labels = tmp_path / "train-labels-idx1-ubyte.gz"
+    labels.write_bytes(files["t10k-labels-idx1-ubyte.gz"])             # replaced: another size, hashed again
+    with pytest.raises(dl.IntegrityError, match="train-labels-idx1-ubyte.gz is not the published"):
+        D.MNIST(root=tmp_path)
+    assert hashed.count("train-labels-idx1-ubyte.gz") == 2
+
+
+def test_labels_outside_the_class_range_are_refused(tmp_path, monkeypatch):
+    files, _ = mnist_files()
+    files["train-labels-idx1-ubyte.gz"] = gz(idx_bytes(np.arange(20) % 12))   # labels 10 and 11 exist
+    publish(monkeypatch, D.MNIST, files)
+    write(tmp_path, files)
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte.gz: labels must be in 0..9 \(10 classes\), "
+                                         r"found 0..11"):
         D.MNIST(root=tmp_path)
 
 
@@ -218,8 +269,7 @@ def test_mnist_download_into_the_cache_folder(server, tmp_path, monkeypatch):
     for name, b in files.items():
         server.serve("/mnist/" + name, b)
     monkeypatch.setattr(D.MNIST, "mirrors", [server.url + "/nowhere/", server.url + "/mnist/"])
-    monkeypatch.setattr(D.MNIST, "resources", {
-        split: [(n, md5(files[n])) for n, _ in res] for split, res in D.MNIST.resources.items()})
+    publish(monkeypatch, D.MNIST, files)
     monkeypatch.setenv("MINIGRAD_DATA", str(tmp_path))
     ds = D.MNIST(train=True, download=True)
     assert sorted(os.listdir(tmp_path / "mnist")) == sorted(files)
@@ -235,8 +285,7 @@ def test_mnist_download_with_a_corrupt_mirror_leaves_nothing(server, tmp_path, m
     for name, b in files.items():
         server.serve("/mnist/" + name, b[:-10] + b"0123456789")
     monkeypatch.setattr(D.MNIST, "mirrors", [server.url + "/mnist/"])
-    monkeypatch.setattr(D.MNIST, "resources", {
-        split: [(n, md5(files[n])) for n, _ in res] for split, res in D.MNIST.resources.items()})
+    publish(monkeypatch, D.MNIST, files)
     with pytest.raises(dl.DownloadError, match=r"train-images-idx3-ubyte.gz.*MD5 mismatch.*expected"):
         D.MNIST(root=tmp_path, download=True)
     assert os.listdir(tmp_path / "mnist") == []
@@ -355,6 +404,38 @@ def test_cifar_truncated_archive(tmp_path):
     with pytest.raises(ValueError, match=r"cifar-10-python.tar.gz: not a readable tar.gz archive"):
         D.CIFAR10(root=tmp_path / "root")
     assert sorted(os.listdir(folder)) == ["cifar-10-python.tar.gz"]  # nothing half-extracted
+
+
+def test_cifar_labels_outside_the_class_range_are_refused(tmp_path):
+    write_cifar(tmp_path, D.CIFAR10)
+    bad = cifar_batch(6, "labels", 0)
+    bad["labels"][2] = 10
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps(bad, protocol=2))
+    with pytest.raises(ValueError, match=r"test_batch: labels must be in 0..9 \(10 classes\), found \d..10"):
+        D.CIFAR10(root=tmp_path, train=False)
+
+
+def test_cifar_archive_missing_a_batch_leaves_nothing_and_a_good_one_recovers(tmp_path):
+    src = tmp_path / "src"
+    write_cifar(src, D.CIFAR10)
+    good = tar_gz(src, "cifar-10-batches-py")
+    os.remove(src / "cifar-10-batches-py" / "data_batch_4")
+    folder = tmp_path / "root" / "cifar-10"
+    folder.mkdir(parents=True)
+    (folder / "cifar-10-python.tar.gz").write_bytes(tar_gz(src, "cifar-10-batches-py"))
+    with pytest.raises(ValueError, match=r"cifar-10-python.tar.gz: the archive has no data_batch_4 in "
+                                         r"cifar-10-batches-py/ \(expected data_batch_1, .*test_batch\)"):
+        D.CIFAR10(root=tmp_path / "root")
+    assert sorted(os.listdir(folder)) == ["cifar-10-python.tar.gz"]     # no partial folder
+    # a partial folder as an older minigrad left it: the good archive replaces it
+    shutil.copytree(src / "cifar-10-batches-py", folder / "cifar-10-batches-py")
+    (folder / "cifar-10-batches-py" / "stray").write_bytes(b"x")
+    (folder / "cifar-10-python.tar.gz").write_bytes(good)
+    ds = D.CIFAR10(root=tmp_path / "root")
+    assert len(ds) == 30
+    assert sorted(os.listdir(folder)) == ["cifar-10-batches-py", "cifar-10-python.tar.gz"]
+    assert "stray" not in os.listdir(folder / "cifar-10-batches-py")
+    assert "data_batch_4" in os.listdir(folder / "cifar-10-batches-py")
 
 
 def test_cifar_missing(tmp_path):

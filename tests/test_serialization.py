@@ -550,3 +550,262 @@ def test_parameters_and_module_state_dict(tmp_path):
     fresh.load_state_dict(back["sd"])
     for k, v in m.state_dict().items():
         assert_tensor_equal(fresh.state_dict()[k], v)
+
+
+# ---------------------------------------------------------------------------------------------- hostile files
+
+def small_checkpoint():
+    """A real checkpoint of a small model and its Adam state after one step (about 6 KB)."""
+    from minigrad import nn
+    minigrad.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    opt = optim.Adam(model.parameters())
+    model(minigrad.randn(5, 3)).sum().backward()
+    opt.step()
+    buf = io.BytesIO()
+    minigrad.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": 3}, buf)
+    return buf.getvalue()
+
+
+def canonical(obj):
+    """A comparable form of a loaded object: arrays as (type, dtype, shape, bytes), containers recursively."""
+    if isinstance(obj, minigrad.Tensor):
+        a = obj.detach().cpu().numpy()
+        return ("tensor", a.dtype.str, a.shape, a.tobytes(), obj.requires_grad)
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return (type(obj).__name__, obj.dtype.str, obj.shape, obj.tobytes())
+    if isinstance(obj, dict):
+        return ("dict", [(repr(k), canonical(v)) for k, v in obj.items()])
+    if isinstance(obj, (list, tuple)):
+        return (type(obj).__name__, [canonical(v) for v in obj])
+    return (type(obj).__name__, repr(obj))
+
+
+def test_fuzz_truncations_and_bit_flips():
+    """2,100 seeded truncations, single-bit flips and overwritten bytes of a real checkpoint: each one loads
+    exactly the saved content or raises CheckpointError naming the file; nothing else gets out."""
+    data = small_checkpoint()
+    expected = canonical(minigrad.load(io.BytesIO(data)))
+    rng = np.random.default_rng(1234)
+    outcomes = {"loaded": 0, "refused": 0}
+    for k in range(2100):
+        d = bytearray(data)
+        if k % 3 == 0:
+            d = d[:rng.integers(0, len(d))]
+        elif k % 3 == 1:
+            d[rng.integers(0, len(d))] ^= 1 << int(rng.integers(0, 8))
+        else:
+            d[rng.integers(0, len(d))] = rng.integers(0, 256)
+        f = io.BytesIO(bytes(d))
+        f.name = f"fuzz-{k}.mg"
+        try:
+            back = minigrad.load(f)
+        except CheckpointError as e:
+            assert f"fuzz-{k}.mg" in str(e)
+            outcomes["refused"] += 1
+        else:
+            assert canonical(back) == expected, f"case {k} loaded different content"
+            outcomes["loaded"] += 1
+    # most damage is caught; flips in fields the reader ignores (timestamps, ...) load the same content
+    assert outcomes["refused"] > 1500 and outcomes["loaded"] > 0
+
+
+def rewrite_zip(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, payload in members:
+            zf.writestr(name, payload)
+
+
+def npy_bytes(a):
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def index_for(root, tensors):
+    return json.dumps({"format": "minigrad", "version": 1, "tensors": tensors, "root": root})
+
+
+@pytest.mark.parametrize("root,msg", [
+    ({"$tensor": [1]}, r"reference to array \[1\], but the file holds 1"),
+    ({"$tensor": {"a": 0}}, r"reference to array \{'a': 0\}"),
+    ({"$ndarray": [0]}, r"reference to array \[0\]"),
+    ({"$items": [[[1, 2], "v"]]}, r"a dict key is a list \(\[1, 2\]\)"),
+    ({"$items": [[{"$ndarray": 0}, "v"]]}, r"a dict key is a ndarray"),
+    ({"$npscalar": 0}, r"a NumPy scalar refers to array 0 of shape \[3\]"),
+    ({"$tensor": 0, "device": "gpu7"}, r"a tensor's device is 'gpu7'"),
+])
+def test_malformed_index_entries_raise_checkpoint_error(tmp_path, root, msg):
+    path = tmp_path / "bad.mg"
+    rewrite_zip(path, [("minigrad.json", index_for(root, [{"file": "tensors/0.npy", "dtype": "<f4",
+                                                           "shape": [3]}])),
+                       ("tensors/0.npy", npy_bytes(np.zeros(3, np.float32)))])
+    with pytest.raises(CheckpointError, match=r"bad\.mg.*" + msg):
+        minigrad.load(path)
+
+
+def good_members():
+    return [("minigrad.json", index_for({"$ndarray": 0}, [{"file": "tensors/0.npy", "dtype": "<f4",
+                                                          "shape": [3]}])),
+            ("tensors/0.npy", npy_bytes(np.arange(3, dtype=np.float32)))]
+
+
+def one_array_file(path, npy, dtype, shape, compression=zipfile.ZIP_STORED):
+    rewrite_zip(path, [("minigrad.json", index_for({"$ndarray": 0}, [{"file": "tensors/0.npy", "dtype": dtype,
+                                                                     "shape": shape}])),
+                       ("tensors/0.npy", npy)], compression=compression)
+
+
+def refused_with_peak(path, match):
+    """Load ``path``, expect CheckpointError matching ``match``; return the traced peak memory in bytes."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=match):
+            minigrad.load(path)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_compressed_members_are_refused_before_inflating(tmp_path):
+    path = tmp_path / "bomb.mg"
+    big = 64 * 2 ** 20   # 64 MiB of zeros deflate to about 64 KB
+    one_array_file(path, npy_bytes(np.zeros(big, np.uint8)), "|u1", [big], compression=zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 2 ** 20
+    assert refused_with_peak(path, r"bomb\.mg.*'minigrad\.json' is compressed.*expected a stored") < 2 ** 20
+
+
+def test_huge_shape_header_refused_before_allocation(tmp_path):
+    path = tmp_path / "huge.mg"
+    header = io.BytesIO()                    # a .npy header claiming 10**18 floats, followed by 3 of them
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 18,)})
+    one_array_file(path, header.getvalue() + np.zeros(3, np.float32).tobytes(), "<f4", [10 ** 18])
+    assert refused_with_peak(path, r"huge\.mg.*header says shape \[1000000000000000000\] of float32 "
+                                   r"\(4000000000000000000 bytes\), but the member holds 12 bytes") < 2 ** 20
+
+
+def test_member_size_must_match_header(tmp_path):
+    path = tmp_path / "short.mg"
+    one_array_file(path, npy_bytes(np.zeros(4, np.float32))[:-4], "<f4", [4])   # header: 4 floats; data: 3
+    refused_with_peak(path, r"short\.mg.*shape \[4\] of float32 \(16 bytes\), but the member holds 12 bytes")
+
+
+def test_duplicate_member_names_are_refused(tmp_path):
+    path = tmp_path / "dup.mg"
+    members = good_members()
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        rewrite_zip(path, members + [("tensors/0.npy", npy_bytes(np.ones(3, np.float32)))])
+    with pytest.raises(CheckpointError, match=r"dup\.mg.*'tensors/0\.npy' appears twice"):
+        minigrad.load(path)
+
+
+@pytest.mark.parametrize("entry,offset,patch,msg", [
+    # central-directory entry 0 (the index), general-purpose flags: encrypted + strong encryption
+    (0, 8, b"\x41\x00", r"'minigrad\.json' is encrypted or patched"),
+    # entry 1 (the array), compressed and uncompressed sizes both 2**31
+    (1, 20, (2 ** 31).to_bytes(4, "little") * 2, r"'tensors/0\.npy' claims 2147483648 bytes.*but the file holds"),
+])
+def test_central_directory_lies_are_refused(tmp_path, entry, offset, patch, msg):
+    path = tmp_path / "lies.mg"
+    rewrite_zip(path, good_members())
+    data = bytearray(path.read_bytes())
+    cd = [i for i in range(len(data)) if data.startswith(b"PK\x01\x02", i)][entry]
+    data[cd + offset:cd + offset + len(patch)] = patch
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"lies\.mg.*" + msg):
+        minigrad.load(path)
+
+
+def test_killed_save_leaves_tmp_that_the_next_save_removes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    path = tmp_path / "ck.mg"
+    minigrad.save({"epoch": 1}, path)
+    old = path.read_bytes()
+    child = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time, minigrad\n"
+        "from minigrad import serialization\n"
+        "real = serialization._write_archive\n"
+        "def slow(f, index, arrays):\n"
+        "    real(f, index, arrays); f.flush(); print('written', flush=True); time.sleep(60)\n"
+        "serialization._write_archive = slow\n"
+        f"minigrad.save({{'epoch': 2, 'w': minigrad.ones(100)}}, {str(path)!r})\n")],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        assert child.stdout.readline() == "written\n"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    stale = [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+    assert len(stale) == 1 and stale[0].startswith(f".ck.mg.{child.pid}.")
+    assert path.read_bytes() == old                    # the kill did not touch the checkpoint
+    live = tmp_path / f".ck.mg.{os.getppid()}.0123abcd.tmp"   # a live process's save in progress
+    live.write_bytes(b"in progress")
+    other = tmp_path / f".other.mg.{child.pid}.0123abcd.tmp"  # a stale file of another path
+    other.write_bytes(b"x")
+    minigrad.save({"epoch": 3}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(["ck.mg", live.name, other.name])
+    assert minigrad.load(path) == {"epoch": 3}
+
+
+def save_like_open(path):
+    """Save over ``path``; return what open(path, 'ab') and minigrad.save each raised (None: nothing)."""
+    try:
+        open(path, "ab").close()
+        expected = None
+    except OSError as e:
+        expected = (type(e), e.errno, e.filename)
+    try:
+        minigrad.save({"v": 2}, path)
+        got = None
+    except OSError as e:
+        got = (type(e), e.errno, e.filename)
+    return expected, got
+
+
+def test_saving_over_a_read_only_file_fails_like_open(tmp_path):
+    """A read-only checkpoint is replaced only when open() could write it: as an ordinary user, save raises
+    open()'s PermissionError naming the file and leaves it unchanged; root may write it, as with open().
+    Under root the refusal is checked in a forked child running as nobody."""
+    path = tmp_path / "ro.mg"
+    minigrad.save({"v": 1}, path)
+    path.chmod(0o444)
+    if os.geteuid() != 0:
+        before = path.read_bytes()
+        expected, got = save_like_open(path)
+        assert expected is not None and got == expected and got[0] is PermissionError and got[2] == str(path)
+        assert path.read_bytes() == before
+        return
+    assert save_like_open(path) == (None, None) and minigrad.load(path) == {"v": 2}   # root, like open()
+    import shutil
+    import tempfile
+    shared = tempfile.mkdtemp()       # pytest's tmp_path sits in a folder only root may enter
+    try:
+        check_read_only_as_nobody(os.path.join(shared, "ro.mg"))
+    finally:
+        shutil.rmtree(shared)
+
+
+def check_read_only_as_nobody(path):
+    directory = os.path.dirname(path)
+    os.chmod(directory, 0o777)        # nobody may create the temporary file, but not write the checkpoint
+    minigrad.save({"v": 1}, path)
+    os.chmod(path, 0o444)
+    with open(path, "rb") as f:
+        before = f.read()
+    pid = os.fork()
+    if pid == 0:                      # the child: drop to nobody, report through the exit status
+        code = 1
+        try:
+            os.setuid(65534)
+            expected, got = save_like_open(str(path))
+            code = 0 if (expected is not None and got == expected and got[0] is PermissionError) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with open(path, "rb") as f:
+        assert f.read() == before
+    assert os.listdir(directory) == ["ro.mg"]

@@ -10,6 +10,7 @@ in one place (:func:`_fit`), not in each op.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import weakref
 
@@ -76,6 +77,13 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
+class _Hooks:
+    """What the engine calls when a mode is on; None when off (a single attribute test per op)."""
+    # set by autograd/anomaly.py's detect_anomaly: .forward(fn, inputs, y) after each op's forward,
+    # .backward(fn, gy) in place of fn.backward(gy)
+    anomaly = None
+
+
 # ----------------------------------------------------------------------------------------------- Function
 
 _FREED = ("Trying to backward through the graph a second time (or to read saved tensors after they were "
@@ -128,6 +136,10 @@ class Function:
         if isinstance(y, np.generic):     # NumPy reductions to 0-d return scalars; keep arrays
             y = np.asarray(y)
         requires_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
+        if _Hooks.anomaly is not None:
+            stack = _Hooks.anomaly.forward(self, inputs, y)
+            if requires_grad:
+                self.anomaly_stack = stack
         out = Tensor._wrap(y, requires_grad)
         if self.returns_view and y is not arrays[0] and getattr(y, "base", None) is not None:
             out._version = inputs[0]._version
@@ -325,11 +337,12 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
             if out is not None and out._retains_grad and capture is None:
                 # a copy: gy may be the caller's gradient or flow on unchanged (Add) to another tensor
                 out.grad = out.grad + gy if out.grad is not None else gy if create_graph else _own(gy)
+            run = fn.backward if _Hooks.anomaly is None else functools.partial(_Hooks.anomaly.backward, fn)
             if type(gy.array) is np.ndarray:
-                gxs = fn.backward(gy)
+                gxs = run(gy)
             else:                                   # a GPU gradient: its backward runs on its device
                 with backend.on(gy.device):
-                    gxs = fn.backward(gy)
+                    gxs = run(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             if len(gxs) != len(fn.next_functions):

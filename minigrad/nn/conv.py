@@ -6,6 +6,7 @@ import math
 
 from . import functional as F
 from . import init
+from ._args import size, sizes
 from .module import Module
 from .parameter import empty_parameter
 
@@ -18,8 +19,16 @@ class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, transposed,
                  output_padding, groups, bias, padding_mode, device=None, dtype=None):
         super().__init__()
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
+        layer = type(self).__name__
+        in_channels = size(layer, "in_channels", in_channels)
+        out_channels = size(layer, "out_channels", out_channels)
+        groups = size(layer, "groups", groups, minimum=1)
+        kernel_size = sizes(layer, "kernel_size", kernel_size, minimum=1)
+        stride = sizes(layer, "stride", stride, minimum=1)
+        dilation = sizes(layer, "dilation", dilation, minimum=1)
+        output_padding = sizes(layer, "output_padding", output_padding)
+        if not isinstance(padding, str):
+            padding = sizes(layer, "padding", padding)
         if in_channels % groups:
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups:

@@ -6,6 +6,7 @@ import math
 from .. import creation
 from . import functional as F
 from . import init
+from ._args import size
 from .module import Module
 from .parameter import Parameter, empty_parameter
 
@@ -26,6 +27,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        in_features, out_features = size("Linear", "in_features", in_features), size("Linear", "out_features",
+                                                                                     out_features)
         self.in_features, self.out_features = in_features, out_features
         self.weight = empty_parameter((out_features, in_features), device, dtype)
         if bias:

@@ -5,6 +5,7 @@ from .. import creation, dtypes
 from ..autograd import no_grad
 from . import functional as F
 from . import init
+from ._args import size
 from .module import Module
 from .parameter import empty_parameter
 
@@ -43,6 +44,7 @@ class _BatchNorm(_Affine):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True):
         super().__init__()
+        num_features = size(type(self).__name__, "num_features", num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self._init_affine((num_features,), affine, bias, device, dtype)
@@ -144,7 +146,8 @@ class LayerNorm(_Affine):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
-        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = normalized_shape if isinstance(normalized_shape, (tuple, list)) else (normalized_shape,)
+        self.normalized_shape = tuple(size("LayerNorm", "normalized_shape", n) for n in shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self._init_affine(self.normalized_shape, elementwise_affine, bias, device, dtype)
         self.reset_parameters()
@@ -162,6 +165,8 @@ class GroupNorm(_Affine):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
         super().__init__()
+        num_groups = size("GroupNorm", "num_groups", num_groups, minimum=1)
+        num_channels = size("GroupNorm", "num_channels", num_channels)
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine

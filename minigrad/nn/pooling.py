@@ -2,7 +2,16 @@
 from __future__ import annotations
 
 from . import functional as F
+from ._args import sizes
 from .module import Module
+
+
+def _check_window(layer, kernel_size, stride, padding, dilation=1):
+    sizes(layer, "kernel_size", kernel_size, minimum=1)
+    if stride is not None:
+        sizes(layer, "stride", stride, minimum=1)
+    sizes(layer, "padding", padding)
+    sizes(layer, "dilation", dilation, minimum=1)
 
 
 class MaxPool2d(Module):
@@ -10,6 +19,7 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
+        _check_window("MaxPool2d", kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
@@ -30,6 +40,7 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
+        _check_window("AvgPool2d", kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode

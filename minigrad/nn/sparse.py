@@ -5,6 +5,7 @@ from .. import creation
 from ..autograd import no_grad
 from . import functional as F
 from . import init
+from ._args import size
 from .module import Module
 from .parameter import Parameter
 
@@ -18,6 +19,8 @@ class Embedding(Module):
         super().__init__()
         if max_norm is not None or scale_grad_by_freq or sparse:
             raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+        num_embeddings = size("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError("Padding_idx must be within num_embeddings")

@@ -51,6 +51,9 @@ def matmul(a, b):
 
 def linear(x, weight, bias=None):
     """y = x W^T + b, with x (..., in_features), W (out_features, in_features), b (out_features,)."""
+    if x.ndim == 0:
+        raise RuntimeError(f"linear: the input must have at least 1 dimension (..., {weight.shape[-1]}), got a "
+                           f"0-d tensor; the weight has shape {tuple(weight.shape)}")
     if x.shape[-1] != weight.shape[-1]:
         raise RuntimeError(f"linear: input has {x.shape[-1]} features (shape {tuple(x.shape)}) but the "
                            f"weight expects {weight.shape[-1]} (weight shape {tuple(weight.shape)})")

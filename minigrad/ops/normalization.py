@@ -147,7 +147,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     Training: normalise with the batch's mean and biased variance over (N, *), and update the running
     statistics in place (when given): r <- (1 - momentum) r + momentum s, with the UNBIASED batch variance
-    for ``running_var``. Eval (``training=False``): normalise with the running statistics. Then
+    for ``running_var``; an empty batch gives an empty output and leaves them as they are (as PyTorch).
+    Eval (``training=False``): normalise with the running statistics. Then
     y = xhat * weight + bias per channel. float32 and float64 run as one :class:`BatchNorm` (two fused
     passes each way, twice differentiable through its graph form); other dtypes as that graph form.
     """
@@ -160,6 +161,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if t is not None and tuple(t.shape) != (C,):
             raise RuntimeError(f"batch_norm: {name} should have shape ({C},) for an input with {C} channels "
                                f"(shape {tuple(input.shape)}), got {tuple(t.shape)}")
+    if training and input.numel() == 0:   # PyTorch: an empty batch gives an empty output, statistics kept
+        y = input
+        if weight is not None:
+            y = y * reshape(weight, _channel_shape(input))
+        return y if bias is None else y + reshape(bias, _channel_shape(input))
     if training:
         n = input.numel() // C
         if n <= 1:
@@ -169,8 +175,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise RuntimeError("batch_norm: running_mean and running_var are needed when training=False")
     if input.dtype.name not in ("float32", "float64") or input.numel() == 0:   # the kernels take these
         y = _batch_norm_graph(input, (running_mean, running_var), weight, bias, training, eps)
-        x3 = input.array.reshape(input.shape[0], C, -1).astype("float64")
-        stats = x3.mean(axis=(0, 2)), x3.var(axis=(0, 2))
+        if training:                          # (an empty batch returned above; eval needs no statistics)
+            x3 = input.array.reshape(input.shape[0], C, -1).astype("float64")
+            stats = x3.mean(axis=(0, 2)), x3.var(axis=(0, 2))
     else:
         params = [t for t in (weight, bias) if t is not None]
         op = BatchNorm(training, eps, running_mean, running_var, weight is not None, bias is not None)

@@ -123,3 +123,25 @@ def test_instancenorm_steps_then_eval(cls, shape, kw):
         check_module(m, tm, x, train=True, load=False, check_grad=(i == 0), seed=i)
     x = _batches(shape, 1, seed=3)[0]
     check_module(m, tm, x, train=False, load=False, check_grad=True)
+
+
+@requires_torch
+@pytest.mark.parametrize("cls,shape", [("BatchNorm2d", (0, 3, 4, 4)), ("BatchNorm1d", (0, 3)),
+                                       ("BatchNorm1d", (0, 3, 5))])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_empty_batch_gives_an_empty_output_like_torch(cls, shape, momentum):
+    m, tm = getattr(nn, cls)(3, momentum=momentum), getattr(torch.nn, cls)(3, momentum=momentum)
+    x = minigrad.zeros(*shape, requires_grad=True)
+    tx = torch.zeros(*shape, requires_grad=True)
+    y, ty = m(x), tm(tx)
+    assert y.shape == tuple(ty.shape)
+    y.sum().backward()
+    ty.sum().backward()
+    assert x.grad.shape == tuple(tx.grad.shape)
+    np.testing.assert_array_equal(m.weight.grad.numpy(), tm.weight.grad.numpy())     # zeros
+    np.testing.assert_array_equal(m.running_mean.numpy(), tm.running_mean.numpy())   # unchanged
+    np.testing.assert_array_equal(m.running_var.numpy(), tm.running_var.numpy())
+    assert int(m.num_batches_tracked.item()) == int(tm.num_batches_tracked) == 1
+    m.eval()
+    tm.eval()
+    assert m(minigrad.zeros(*shape)).shape == tuple(tm(torch.zeros(*shape)).shape)

@@ -6,6 +6,8 @@ import math
 import multiprocessing
 import queue
 import threading
+import time
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -38,26 +40,38 @@ def default_convert(batch):
     return batch
 
 
+def _python_number(x):
+    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
+
+
 def _stack(samples):
-    elem = samples[0]
-    if _is_tensor(elem):
+    """Stack same-shaped items; the dtype is the result type of all of them, not the first one's."""
+    if all(_python_number(s) for s in samples):
+        if all(isinstance(s, bool) for s in samples):
+            return np.array(samples, dtype=np.bool_)
+        dtype = np.float32 if any(isinstance(s, float) for s in samples) else np.int64
+        return np.array(samples, dtype=dtype)
+    if all(_is_tensor(s) for s in samples):
         arrays = [s.array for s in samples]
-        return backend.xp_of(arrays[0]).stack(arrays)
-    if isinstance(elem, (bool, np.bool_)):
-        return np.array(samples, dtype=np.bool_)
-    if isinstance(elem, (int, np.integer)) and not isinstance(elem, np.generic):
-        return np.array(samples, dtype=np.int64)
-    if isinstance(elem, float):
-        return np.array(samples, dtype=np.float32)
-    return np.stack([np.asarray(s) for s in samples])
+    else:
+        arrays = [backend.to_numpy(s.array) if _is_tensor(s) else np.asarray(s) for s in samples]
+    first = arrays[0].shape
+    for i, a in enumerate(arrays):
+        if a.shape != first:
+            raise RuntimeError(f"default_collate: item {i} of the batch has shape {tuple(a.shape)}, but item 0 has "
+                               f"shape {tuple(first)}; items must have equal shapes to be stacked (pad them, or "
+                               f"pass a collate_fn)")
+    return backend.xp_of(arrays[0]).stack(arrays)     # stacking promotes to the result type
 
 
 def default_collate(samples):
     """Stack a list of samples into a batch of Tensors with a leading batch dimension N.
 
-    Arrays and Tensors are stacked (dtype kept); Python ints become int64, Python floats float32
-    (PyTorch: float64); tuples, lists and dicts are collated field by field (a tuple stays a tuple;
-    PyTorch returns a list); strings are returned as a list.
+    Arrays and Tensors are stacked with NumPy's result type of all items (int32 and float32 items give
+    float64; PyTorch's stack gives float32); Python numbers become int64, or float32 when any is a float
+    (PyTorch: the first item decides, and a leading Python float gives float64); bools stay bool; items of
+    different shapes raise RuntimeError naming the first one that differs. Tuples, lists and dicts are
+    collated field by field (a tuple stays a tuple; PyTorch returns a list); strings are returned as a list.
     """
     elem = samples[0]
     if isinstance(elem, (str, bytes)):
@@ -103,6 +117,7 @@ def _load(dataset, collate_fn, device, seed, k, indices):
 
 
 _END = object()
+_JOIN_TIMEOUT = 1.0   # seconds close() waits for a prefetch thread stuck in the dataset
 
 
 def _producer(load, batches, q, stop, start):
@@ -129,7 +144,9 @@ def _producer(load, batches, q, stop, start):
 class _DataLoaderIter:
     """One pass over the loader. With prefetch > 0 a daemon thread keeps up to ``prefetch`` batches
     ready; ``close()`` (also called on exhaustion, on error and when the iterator is garbage
-    collected, e.g. after ``break``) stops and joins it."""
+    collected, e.g. after ``break``) stops and joins it. A thread stuck inside the dataset is waited for
+    at most ``_JOIN_TIMEOUT`` seconds, then abandoned with a RuntimeWarning (it is a daemon thread, so it
+    does not keep the program alive)."""
 
     def __init__(self, load, batches, prefetch, start=0, progress=None):
         self._load, self._batches, self._k = load, batches, start
@@ -188,6 +205,7 @@ class _DataLoaderIter:
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stop.set()
+            deadline = time.monotonic() + _JOIN_TIMEOUT
             while thread.is_alive():
                 try:  # unblock a producer waiting on a full queue
                     while True:
@@ -195,6 +213,11 @@ class _DataLoaderIter:
                 except queue.Empty:
                     pass
                 thread.join(timeout=0.05)
+                if thread.is_alive() and time.monotonic() > deadline:
+                    warnings.warn(f"DataLoader: the prefetch thread is still preparing a batch {_JOIN_TIMEOUT:g} s "
+                                  f"after the iterator was closed (the dataset or a transform does not return); "
+                                  f"it is a daemon thread and is abandoned", RuntimeWarning, stacklevel=2)
+                    return
 
     def __del__(self):
         try:

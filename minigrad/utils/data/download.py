@@ -36,9 +36,18 @@ def md5sum(path):
     return h.hexdigest()
 
 
+_MD5_SEEN = {}   # (real path, size, mtime in ns) -> MD5: a file unchanged since it was hashed is not read again
+
+
 def verify_md5(path, md5):
-    """Raise IntegrityError (naming the file, expected and found MD5) unless ``path`` has MD5 ``md5``."""
-    found = md5sum(path)
+    """Raise IntegrityError (naming the file, expected and found MD5) unless ``path`` has MD5 ``md5``.
+    The MD5 is remembered per file, size and modification time, so checking an unchanged file again
+    (a dataset opened a second time in the same process) costs one ``stat``."""
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    found = _MD5_SEEN.get(key)
+    if found is None:
+        found = _MD5_SEEN[key] = md5sum(path)
     if found != md5:
         raise IntegrityError(f"{path}: MD5 mismatch: expected {md5}, found {found}")
 

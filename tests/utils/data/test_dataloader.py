@@ -274,3 +274,64 @@ def test_device_argument_moves_batches():
     dl = DataLoader(TensorDataset(np.arange(6, dtype=np.float32)), batch_size=3, device="cpu")
     (x,) = next(iter(dl))
     assert x.device == minigrad.device("cpu") and x.numpy().tolist() == [0, 1, 2]
+
+
+# ---------------------------------------------------------------------------------------------- collate dtypes
+
+@pytest.mark.parametrize("items,dtype,values", [
+    ([1, 2.7], "float32", [1.0, 2.7]),                  # defect: the first item's int64 truncated 2.7
+    ([2.7, 1], "float32", [2.7, 1.0]),
+    ([True, 2], "int64", [1, 2]),
+    ([True, False], "bool", [True, False]),
+    ([np.int32(1), np.float64(2.5)], "float64", [1.0, 2.5]),
+    ([np.array([1], np.int8), np.array([300], np.int16)], "int16", [[1], [300]]),
+    ([np.uint8(200), np.array(1.5, np.float32)], "float32", [200.0, 1.5]),
+])
+def test_default_collate_uses_the_result_type_of_all_items(items, dtype, values):
+    b = default_collate(items)
+    assert b.dtype == getattr(minigrad, dtype)
+    np.testing.assert_allclose(b.numpy().astype(np.float64), np.array(values, np.float64), rtol=1e-6)
+
+
+def test_default_collate_float_labels_match_torch_values():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import default_collate as torch_collate
+    for items in ([1, 2.7], [np.zeros(2, np.int64), np.full(2, 0.5)]):
+        np.testing.assert_allclose(default_collate(items).numpy(), torch_collate(items).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [np.zeros, minigrad.zeros])
+def test_default_collate_names_the_first_item_of_another_shape(make):
+    items = [make((3, 2)), make((3, 2)), make((4, 2)), make((5,))]
+    with pytest.raises(RuntimeError, match=r"item 2 of the batch has shape \(4, 2\), but item 0 has shape \(3, 2\)"):
+        default_collate(items)
+    with pytest.raises(RuntimeError, match=r"item 1 .* shape \(2,\), but item 0 has shape \(\)"):
+        default_collate([(1.0, np.float32(0)), (2.0, np.zeros(2, np.float32))])
+
+
+def test_dropping_an_iterator_whose_dataset_hangs_does_not_block():
+    release = threading.Event()
+
+    class Hangs(Dataset):
+        def __len__(self):
+            return 8
+
+        def __getitem__(self, i):
+            if i >= 2:                       # the second batch never comes back (until the test ends)
+                release.wait(60)
+            return np.float32(i)
+
+    it = iter(DataLoader(Hangs(), batch_size=2, prefetch=1))
+    try:
+        assert next(it).numpy().tolist() == [0.0, 1.0]
+        time.sleep(0.1)                      # the thread is now inside __getitem__(2)
+        thread = it._thread
+        start = time.monotonic()
+        with pytest.warns(RuntimeWarning, match="prefetch thread is still preparing a batch .* abandoned"):
+            del it
+            gc.collect()
+        assert time.monotonic() - start < 10 and thread.daemon and thread.is_alive()
+    finally:
+        release.set()
+    thread.join(5)
+    assert not thread.is_alive()
