@@ -16,3 +16,4 @@ from .padding import CircularPad2d, ConstantPad2d, ReflectionPad2d, ReplicationP
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
+from ..distributed.sync_batchnorm import SyncBatchNorm  # noqa: E402  (needs the layers above)

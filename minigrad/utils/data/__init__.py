@@ -6,6 +6,7 @@ from ._random import numpy_rng
 from .dataloader import DataLoader, default_collate, default_convert
 from .dataset import (ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, apply_batch,
                       random_split)
+from .distributed import DistributedSampler
 
 __all__ = ["Dataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
-           "DataLoader", "default_collate", "default_convert", "apply_batch", "numpy_rng"]
+           "DataLoader", "default_collate", "default_convert", "apply_batch", "numpy_rng", "DistributedSampler"]

@@ -214,17 +214,22 @@ class DataLoader:
     batches. Datasets with ``get_batch(indices)`` (all minigrad datasets, TensorDataset) are batched
     in one vectorised call and their transforms applied to the whole batch; others go item by item
     through ``collate_fn`` (default ``default_collate``). Differences from PyTorch: no worker
-    processes (``num_workers``), no samplers; ``prefetch``, ``device``, ``generator=int`` and the
+    processes (``num_workers``); ``sampler=`` takes any iterable of indices with a ``len()``
+    (``DistributedSampler``), there is no ``batch_sampler``; ``prefetch``, ``device``, ``generator=int`` and the
     state dict (as torchdata's StatefulDataLoader) are minigrad's.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None,
-                 collate_fn=None, prefetch=2, device=None):
+                 collate_fn=None, prefetch=2, device=None, sampler=None):
         if batch_size is None or int(batch_size) != batch_size or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         if int(prefetch) != prefetch or prefetch < 0:
             raise ValueError(f"prefetch must be a non-negative int, got {prefetch!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle (the sampler orders "
+                             "the indices: DistributedSampler(dataset, shuffle=True))")
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -238,13 +243,17 @@ class DataLoader:
         self._resume_at = 0
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def batch_indices(self, rng):
         """The epoch's index batches (int64 arrays), drawn from ``rng``."""
-        n = len(self.dataset)
-        order = rng.permutation(n) if self.shuffle else np.arange(n, dtype=np.int64)
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        elif self.shuffle:
+            order = rng.permutation(len(self.dataset))
+        else:
+            order = np.arange(len(self.dataset), dtype=np.int64)
         stops = range(0, len(self) * self.batch_size, self.batch_size)
         return [order[i:i + self.batch_size] for i in stops]
 
