@@ -1,9 +1,10 @@
 """CPU kernels in Numba: im2col, col2im, depthwise convolution, max/avg pooling forward and backward.
 
-Same signatures as ``reference.py`` (the oracle) and ``gpu.py``. Every kernel loops in parallel over the
+Same names and signatures as ``reference.py`` (the oracle) and ``gpu.py``: ``(array(s), geometry, *,
+options)``, the geometry a ``geometry.Geometry``. Every kernel loops in parallel over the
 N*C image planes, so each thread owns whole planes and col2im / pooling backward accumulate without races
 (no ``np.add.at``). im2col and col2im also come serial (``parallel=False``) for ``map_chunks``, which runs
-a convolution's batch chunks on a thread pool.
+a convolution's batch chunks on the thread pool of ``threads.py``.
 
 Window geometry, for every kernel: output (oh, ow) and kernel offset (kh, kw) read input row
 ``ih = oh*SH - PH + kh*DH`` and column ``iw = ow*SW - PW + kw*DW``; positions outside the image are zeros
@@ -17,11 +18,19 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .geometry import Geometry  # noqa: F401  (the type every kernel takes)
+from .threads import CHUNK_BYTES, map_chunks, workers  # noqa: F401  (part of the kernel contract)
+
 # Numba's default OpenMP layer busy-waits in a way that collides with OpenBLAS's own threads: a parallel
 # kernel followed by a GEMM then costs ~10 ms of spinning. The workqueue layer hands the cores back at once.
 # (It must not be entered from two Python threads at the same time; set NUMBA_THREADING_LAYER to override.)
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
+
+
+def _strides(g):
+    """(SH, SW, PH, PW, DH, DW): the scalar arguments of the Numba loops below."""
+    return g.SH, g.SW, g.PH, g.PW, g.DH, g.DW
 
 
 # --------------------------------------------------------------------------------------------- im2col
@@ -81,16 +90,16 @@ def _im2col_serial(x, col, KH, KW, SH, SW, PH, PW, DH, DW):
         _im2col_plane(x[p // C, p % C], col[p // C, p % C], pad, KH, KW, SH, SW, PH, PW, DH, DW)
 
 
-def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, parallel=True):
-    """x (N, C, H, W) -> col (N, C, KH, KW, OH, OW); PH/PW are the top/left padding, OH/OW fix the rest.
+def im2col(x, g, *, out=None, parallel=True):
+    """x (N, C, H, W) -> col (N, C, KH, KW, OH, OW) for the window geometry ``g``.
 
     ``out``, if given, is a C-contiguous (N, C, KH, KW, OH, OW) array to fill and return.
     ``parallel=False`` runs on the calling thread only (inside ``map_chunks``).
     """
     x = np.ascontiguousarray(x)
     if out is None:
-        out = np.empty((x.shape[0], x.shape[1], KH, KW, OH, OW), dtype=x.dtype)
-    (_im2col_parallel if parallel else _im2col_serial)(x, out, KH, KW, SH, SW, PH, PW, DH, DW)
+        out = np.empty((x.shape[0], x.shape[1], g.KH, g.KW, g.OH, g.OW), dtype=x.dtype)
+    (_im2col_parallel if parallel else _im2col_serial)(x, out, g.KH, g.KW, *_strides(g))
     return out
 
 
@@ -146,7 +155,7 @@ def _col2im_serial(col, x, SH, SW, PH, PW, DH, DW):
         _col2im_plane(col[p // C, p % C], x[p // C, p % C], pad, SH, SW, PH, PW, DH, DW)
 
 
-def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
+def col2im(col, g, *, out=None, parallel=True):
     """col (N, C, KH, KW, OH, OW) -> x (N, C, H, W), summing every column entry into its input pixel.
 
     ``out``, if given, is a C-contiguous (N, C, H, W) array (e.g. a batch slice of a bigger result),
@@ -154,8 +163,8 @@ def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
     """
     col = np.ascontiguousarray(col)
     if out is None:
-        out = np.empty((col.shape[0], col.shape[1], H, W), dtype=col.dtype)
-    (_col2im_parallel if parallel else _col2im_serial)(col, out, SH, SW, PH, PW, DH, DW)
+        out = np.empty((col.shape[0], col.shape[1], g.H, g.W), dtype=col.dtype)
+    (_col2im_parallel if parallel else _col2im_serial)(col, out, *_strides(g))
     return out
 
 
@@ -194,12 +203,12 @@ def _depthwise_forward(x, w, y, SH, SW, PH, PW, DH, DW):
                             yr[ow] += wk * src[ow]
 
 
-def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
+def depthwise_forward(x, w, g):
     """x (N, C, H, W), w (C, KH, KW) -> y (N, C, OH, OW), y[n, c] = sum over kh, kw of w[c, kh, kw] *
     x[n, c, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW] (zero outside)."""
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w, dtype=x.dtype)
-    y = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
-    _depthwise_forward(x, w, y, SH, SW, PH, PW, DH, DW)
+    y = np.empty(x.shape[:2] + (g.OH, g.OW), dtype=x.dtype)
+    _depthwise_forward(x, w, y, *_strides(g))
     return y
 
 
@@ -229,11 +238,11 @@ def _depthwise_transpose(gy, w, gx, SH, SW, PH, PW, DH, DW):
         gx[n, c] = pad[PH:PH + H, PW:PW + W]
 
 
-def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
+def depthwise_transpose(gy, w, g):
     """The adjoint of depthwise_forward in x: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
     gy, w = np.ascontiguousarray(gy), np.ascontiguousarray(w, dtype=gy.dtype)
-    gx = np.empty(gy.shape[:2] + (H, W), dtype=gy.dtype)
-    _depthwise_transpose(gy, w, gx, SH, SW, PH, PW, DH, DW)
+    gx = np.empty(gy.shape[:2] + (g.H, g.W), dtype=gy.dtype)
+    _depthwise_transpose(gy, w, gx, *_strides(g))
     return gx
 
 
@@ -268,66 +277,12 @@ def _depthwise_weight(x, gy, gw, SH, SW, PH, PW, DH, DW):
                 gw[c, kh, kw] = acc[kh, kw]
 
 
-def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
+def depthwise_weight(x, gy, g):
     """The adjoint of depthwise_forward in w: (x, gy) -> gw (C, KH, KW)."""
     x, gy = np.ascontiguousarray(x), np.ascontiguousarray(gy)
-    gw = np.empty((x.shape[1], KH, KW), dtype=x.dtype)
-    _depthwise_weight(x, gy, gw, SH, SW, PH, PW, DH, DW)
+    gw = np.empty((x.shape[1], g.KH, g.KW), dtype=x.dtype)
+    _depthwise_weight(x, gy, gw, *_strides(g))
     return gw
-
-
-# ------------------------------------------------------------------------------------ batch chunks
-# A convolution runs its batch in chunks (im2col, GEMM, col2im per chunk). Threads take whole chunks and
-# the BLAS runs one thread per GEMM meanwhile: one hand-off per call instead of a fork/join (Numba's and
-# OpenBLAS's, fighting over the cores) per chunk and per GEMM. On a busy 2-core machine that is the
-# difference between 30 ms and 700 ms for the same layer.
-_pool = None
-
-# A conv's batch chunk aims at this many bytes of columns: the workspace stays in cache between im2col and
-# the GEMM, and an allocation this size is reused by malloc instead of being page-faulted afresh each call.
-CHUNK_BYTES = 4 * 2 ** 20
-
-
-def workers():
-    """How many chunks run at once: Numba's thread count (NUMBA_NUM_THREADS)."""
-    return max(1, numba.config.NUMBA_NUM_THREADS)
-
-
-def _blas_one_thread():
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:            # optional: without it the GEMMs keep their own threads
-        import contextlib
-        return contextlib.nullcontext()
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
-
-
-_controller = None
-
-
-def _forget_pool():
-    global _pool
-    _pool = None          # a forked child has none of the parent's threads: start a new pool if needed
-
-
-os.register_at_fork(after_in_child=_forget_pool)
-
-
-def map_chunks(fn, chunks):
-    """[fn(start, stop, parallel) for each chunk]: several chunks go to a pool of ``workers()`` threads,
-    each running its kernels serially (parallel=False) and its GEMMs on one BLAS thread; a lone chunk runs
-    here with parallel kernels."""
-    global _pool
-    if len(chunks) == 1 or workers() == 1:
-        return [fn(s, e, len(chunks) == 1) for s, e in chunks]
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _pool = ThreadPoolExecutor(workers(), thread_name_prefix="minigrad-conv")
-    with _blas_one_thread():
-        return list(_pool.map(lambda c: fn(c[0], c[1], False), chunks))
 
 
 # ------------------------------------------------------------------------------------------ max pool
@@ -361,13 +316,13 @@ def _maxpool2d_forward(x, y, idx, KH, KW, SH, SW, PH, PW, DH, DW):
                 idx[n, c, oh, ow] = arg
 
 
-def maxpool2d_forward(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+def maxpool2d_forward(x, g):
     """x (N, C, H, W) -> (y, idx), both (N, C, OH, OW); idx is the flat position ih*W + iw of each max."""
     x = np.ascontiguousarray(x)
     N, C = x.shape[:2]
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    idx = np.empty((N, C, OH, OW), dtype=np.int64)
-    _maxpool2d_forward(x, y, idx, KH, KW, SH, SW, PH, PW, DH, DW)
+    y = np.empty((N, C, g.OH, g.OW), dtype=x.dtype)
+    idx = np.empty((N, C, g.OH, g.OW), dtype=np.int64)
+    _maxpool2d_forward(x, y, idx, g.KH, g.KW, *_strides(g))
     return y, idx
 
 
@@ -386,14 +341,14 @@ def _maxpool2d_backward(gy, idx, gx):
                     g[i] += gy[n, c, oh, ow]
 
 
-def maxpool2d_backward(gy, idx, H, W):
+def maxpool2d_backward(gy, idx, g):
     """Send each gy[n, c, oh, ow] to the flat position idx[n, c, oh, ow] of its plane: gx (N, C, H, W)."""
     gy = np.ascontiguousarray(gy)
     idx = np.ascontiguousarray(idx)
     N, C = gy.shape[:2]
-    gx = np.empty((N, C, H * W), dtype=gy.dtype)
+    gx = np.empty((N, C, g.H * g.W), dtype=gy.dtype)
     _maxpool2d_backward(gy, idx, gx)
-    return gx.reshape(N, C, H, W)
+    return gx.reshape(N, C, g.H, g.W)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -409,7 +364,7 @@ def _maxpool2d_gather(gx, idx, gy):
                 gy[n, c, oh, ow] = g[i] if 0 <= i < HW else 0
 
 
-def maxpool2d_gather(gx, idx):
+def maxpool2d_gather(gx, idx, g):
     """The adjoint of maxpool2d_backward: gy[n, c, oh, ow] = gx[n, c].flat[idx[n, c, oh, ow]]."""
     N, C = gx.shape[:2]
     gx = np.ascontiguousarray(gx).reshape(N, C, -1)
@@ -440,12 +395,13 @@ def _adaptive_maxpool2d_forward(x, y, idx):
                 idx[n, c, oh, ow] = arg
 
 
-def adaptive_maxpool2d_forward(x, OH, OW):
-    """x (N, C, H, W) -> (y, idx) over windows [floor(i*H/OH), ceil((i+1)*H/OH)); idx as in maxpool2d."""
+def adaptive_maxpool2d_forward(x, g):
+    """x (N, C, H, W) -> (y, idx) over windows [floor(i*H/OH), ceil((i+1)*H/OH)) (only g's plane sizes
+    count: ``Geometry.adaptive``); idx as in maxpool2d."""
     x = np.ascontiguousarray(x)
     N, C = x.shape[:2]
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    idx = np.empty((N, C, OH, OW), dtype=np.int64)
+    y = np.empty((N, C, g.OH, g.OW), dtype=x.dtype)
+    idx = np.empty((N, C, g.OH, g.OW), dtype=np.int64)
     _adaptive_maxpool2d_forward(x, y, idx)
     return y, idx
 
@@ -486,11 +442,12 @@ def _avgpool2d_forward(x, y, KH, KW, SH, SW, PH, PW, count_include_pad, divisor_
                 y[n, c, oh, ow] = s / d
 
 
-def avgpool2d_forward(x, KH, KW, SH, SW, PH, PW, OH, OW, count_include_pad=True, divisor_override=0):
+def avgpool2d_forward(x, g, *, count_include_pad=True, divisor_override=0):
     """x (N, C, H, W) -> y (N, C, OH, OW): window sums over the divisor PyTorch uses (0 = no override)."""
     x = np.ascontiguousarray(x)
-    y = np.empty(x.shape[:2] + (OH, OW), dtype=x.dtype)
-    _avgpool2d_forward(x, y, KH, KW, SH, SW, PH, PW, bool(count_include_pad), int(divisor_override or 0))
+    y = np.empty(x.shape[:2] + (g.OH, g.OW), dtype=x.dtype)
+    _avgpool2d_forward(x, y, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, bool(count_include_pad),
+                       int(divisor_override or 0))
     return y
 
 
@@ -519,9 +476,10 @@ def _avgpool2d_backward(gy, gx, KH, KW, SH, SW, PH, PW, count_include_pad, divis
                         gx[n, c, ih, iw] += g
 
 
-def avgpool2d_backward(gy, H, W, KH, KW, SH, SW, PH, PW, count_include_pad=True, divisor_override=0):
+def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
     """The adjoint of avgpool2d_forward: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
     gy = np.ascontiguousarray(gy)
-    gx = np.empty(gy.shape[:2] + (H, W), dtype=gy.dtype)
-    _avgpool2d_backward(gy, gx, KH, KW, SH, SW, PH, PW, bool(count_include_pad), int(divisor_override or 0))
+    gx = np.empty(gy.shape[:2] + (g.H, g.W), dtype=gy.dtype)
+    _avgpool2d_backward(gy, gx, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, bool(count_include_pad),
+                        int(divisor_override or 0))
     return gx

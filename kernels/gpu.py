@@ -1,10 +1,12 @@
-"""GPU kernels in CuPy: the same functions and signatures as ``cpu.py`` (and ``reference.py``).
+"""GPU kernels in CuPy: the same names and signatures as ``cpu.py`` and ``reference.py``.
 
 One CUDA thread per output element. col2im and the average-pool backward gather (each input pixel sums
 the column entries that read it), so they need no atomics; the max-pool backward scatters with atomicAdd.
 CuPy is imported on first use, so this module imports on machines without it.
 """
 import functools
+
+from .geometry import Geometry  # noqa: F401  (the type every kernel takes)
 
 
 @functools.lru_cache(maxsize=None)
@@ -139,48 +141,44 @@ def _cp():
     return cupy
 
 
-def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, parallel=True):
+def _geom(g):
+    """The kernels' geometry arguments, in the order of ``_GEOM``."""
+    return g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW
+
+
+def im2col(x, g, *, out=None, parallel=True):
     """x (N, C, H, W) -> col (N, C, KH, KW, OH, OW); ``out`` a C-contiguous array to fill."""
     cp = _cp()
     x = cp.ascontiguousarray(x)
-    N, C, H, W = x.shape
     if out is None:
-        out = cp.empty((N, C, KH, KW, OH, OW), dtype=x.dtype)
-    _kernel("im2col")(x, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, out)
+        out = cp.empty(x.shape[:2] + (g.KH, g.KW, g.OH, g.OW), dtype=x.dtype)
+    _kernel("im2col")(x, *_geom(g), out)
     return out
 
 
-def col2im(col, H, W, SH, SW, PH, PW, DH, DW, out=None, parallel=True):
+def col2im(col, g, *, out=None, parallel=True):
     """col (N, C, KH, KW, OH, OW) -> x (N, C, H, W), the adjoint of im2col."""
     cp = _cp()
     col = cp.ascontiguousarray(col)
-    N, C, KH, KW, OH, OW = col.shape
     if out is None:
-        out = cp.empty((N, C, H, W), dtype=col.dtype)
-    _kernel("col2im")(col, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, out)
+        out = cp.empty(col.shape[:2] + (g.H, g.W), dtype=col.dtype)
+    _kernel("col2im")(col, *_geom(g), out)
     return out
 
 
-def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
+def depthwise_forward(x, w, g):
     """x (N, C, H, W), w (C, KH, KW) -> y (N, C, OH, OW) (im2col + a batched contraction on the GPU)."""
-    cp = _cp()
-    C, KH, KW = w.shape
-    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    return cp.einsum("nckhij,ckh->ncij", col, w.astype(x.dtype, copy=False))
+    return _cp().einsum("nckhij,ckh->ncij", im2col(x, g), w.astype(x.dtype, copy=False))
 
 
-def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
+def depthwise_transpose(gy, w, g):
     """The adjoint of depthwise_forward in x."""
-    cp = _cp()
-    col = cp.einsum("ncij,ckh->nckhij", gy, w.astype(gy.dtype, copy=False))
-    return col2im(col, H, W, SH, SW, PH, PW, DH, DW)
+    return col2im(_cp().einsum("ncij,ckh->nckhij", gy, w.astype(gy.dtype, copy=False)), g)
 
 
-def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
+def depthwise_weight(x, gy, g):
     """The adjoint of depthwise_forward in w: gw (C, KH, KW)."""
-    cp = _cp()
-    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, gy.shape[2], gy.shape[3])
-    return cp.einsum("nckhij,ncij->ckh", col, gy)
+    return _cp().einsum("nckhij,ncij->ckh", im2col(x, g), gy)
 
 
 # On the GPU, chunks only bound memory: as big as the im2col budget allows.
@@ -197,65 +195,60 @@ def map_chunks(fn, chunks):
     return [fn(s, e, True) for s, e in chunks]
 
 
-def maxpool2d_forward(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+def maxpool2d_forward(x, g):
     """x (N, C, H, W) -> (y, idx), idx the flat position ih*W + iw of each window's (first) maximum."""
     cp = _cp()
     x = cp.ascontiguousarray(x)
-    N, C, H, W = x.shape
-    y = cp.empty((N, C, OH, OW), dtype=x.dtype)
-    idx = cp.empty((N, C, OH, OW), dtype=cp.int64)
-    _kernel("maxpool_fwd")(x, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, y, idx)
+    y = cp.empty(x.shape[:2] + (g.OH, g.OW), dtype=x.dtype)
+    idx = cp.empty(x.shape[:2] + (g.OH, g.OW), dtype=cp.int64)
+    _kernel("maxpool_fwd")(x, *_geom(g), y, idx)
     return y, idx
 
 
-def maxpool2d_backward(gy, idx, H, W):
+def maxpool2d_backward(gy, idx, g):
     """gx (N, C, H, W) with each gy[n, c, oh, ow] added at flat position idx[n, c, oh, ow]."""
     cp = _cp()
     gy, idx = cp.ascontiguousarray(gy), cp.ascontiguousarray(idx)
-    N, C, OH, OW = gy.shape
-    gx = cp.zeros((N, C, H, W), dtype=gy.dtype)
-    _kernel("maxpool_bwd")(gy, idx, H * W, OH * OW, gx)
+    gx = cp.zeros(gy.shape[:2] + (g.H, g.W), dtype=gy.dtype)
+    _kernel("maxpool_bwd")(gy, idx, g.H * g.W, gy.shape[2] * gy.shape[3], gx)
     return gx
 
 
-def maxpool2d_gather(gx, idx):
+def maxpool2d_gather(gx, idx, g):
     """The adjoint of maxpool2d_backward: gy[n, c, oh, ow] = gx[n, c].flat[idx[n, c, oh, ow]]."""
     cp = _cp()
     gx, idx = cp.ascontiguousarray(gx), cp.ascontiguousarray(idx)
-    N, C, OH, OW = idx.shape
     gy = cp.empty(idx.shape, dtype=gx.dtype)
-    _kernel("maxpool_gather")(gx, idx, gx.shape[2] * gx.shape[3], OH * OW, gy)
+    _kernel("maxpool_gather")(gx, idx, gx.shape[2] * gx.shape[3], idx.shape[2] * idx.shape[3], gy)
     return gy
 
 
-def adaptive_maxpool2d_forward(x, OH, OW):
-    """Adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH)); returns (y, idx) as maxpool2d_forward."""
+def adaptive_maxpool2d_forward(x, g):
+    """Adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH)) (only g's plane sizes count); returns (y, idx)
+    as maxpool2d_forward."""
     cp = _cp()
     x = cp.ascontiguousarray(x)
-    N, C, H, W = x.shape
-    y = cp.empty((N, C, OH, OW), dtype=x.dtype)
-    idx = cp.empty((N, C, OH, OW), dtype=cp.int64)
-    _kernel("adaptive_maxpool_fwd")(x, H, W, OH, OW, y, idx)
+    y = cp.empty(x.shape[:2] + (g.OH, g.OW), dtype=x.dtype)
+    idx = cp.empty(x.shape[:2] + (g.OH, g.OW), dtype=cp.int64)
+    _kernel("adaptive_maxpool_fwd")(x, g.H, g.W, g.OH, g.OW, y, idx)
     return y, idx
 
 
-def avgpool2d_forward(x, KH, KW, SH, SW, PH, PW, OH, OW, count_include_pad=True, divisor_override=0):
+def avgpool2d_forward(x, g, *, count_include_pad=True, divisor_override=0):
     """x (N, C, H, W) -> y (N, C, OH, OW) with PyTorch's divisor (0 = no override)."""
     cp = _cp()
     x = cp.ascontiguousarray(x)
-    N, C, H, W = x.shape
-    y = cp.empty((N, C, OH, OW), dtype=x.dtype)
-    _kernel("avgpool_fwd")(x, H, W, OH, OW, KH, KW, SH, SW, PH, PW, bool(count_include_pad),
-                           int(divisor_override or 0), y)
+    y = cp.empty(x.shape[:2] + (g.OH, g.OW), dtype=x.dtype)
+    _kernel("avgpool_fwd")(x, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW,
+                           bool(count_include_pad), int(divisor_override or 0), y)
     return y
 
 
-def avgpool2d_backward(gy, H, W, KH, KW, SH, SW, PH, PW, count_include_pad=True, divisor_override=0):
+def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
     """The adjoint of avgpool2d_forward: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
     cp = _cp()
     gy = cp.ascontiguousarray(gy)
-    N, C, OH, OW = gy.shape
-    gx = cp.empty((N, C, H, W), dtype=gy.dtype)
-    _kernel("avgpool_bwd")(gy, H, W, OH, OW, KH, KW, SH, SW, PH, PW, bool(count_include_pad),
-                           int(divisor_override or 0), gx)
+    gx = cp.empty(gy.shape[:2] + (g.H, g.W), dtype=gy.dtype)
+    _kernel("avgpool_bwd")(gy, g.H, g.W, g.OH, g.OW, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW,
+                           bool(count_include_pad), int(divisor_override or 0), gx)
     return gx

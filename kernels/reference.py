@@ -1,209 +1,191 @@
-"""Reference kernels: plain loops, slow and obviously right. The oracle for ``cpu.py`` and ``gpu.py``.
+"""Reference kernels in plain NumPy: the oracle for ``cpu.py`` and ``gpu.py``, and a complete backend.
 
-Same signatures as the fast kernels. Geometry: output (oh, ow) and kernel offset (kh, kw) read input row
-``ih = oh*SH - PH + kh*DH`` and column ``iw = ow*SW - PW + kw*DW``; outside the image is zero (conv) or
-skipped (pooling). ``im2col_slices`` / ``col2im_slices`` at the end are the readable NumPy version
-(one strided slice per kernel offset) that the textbooks teach.
+Every kernel is written the way the textbooks teach it: a loop over the KH*KW kernel offsets, each one
+strided slice of a padded copy of the input, vectorised over (N, C, OH, OW). Slow next to the Numba
+kernels, but obviously right, and fast enough that ``MINIGRAD_KERNELS=reference`` runs the whole test
+suite on it. Same names and signatures as ``cpu.py`` and ``gpu.py``; the geometry is ``geometry.Geometry``
+(output (oh, ow) and offset (kh, kw) read input row ``oh*SH - PH + kh*DH``, column ``ow*SW - PW + kw*DW``).
 """
 import numpy as np
 
+from .geometry import Geometry  # noqa: F401  (the type every kernel takes)
 
-def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    """x (N, C, H, W) -> col (N, C, KH, KW, OH, OW)."""
-    N, C, H, W = x.shape
-    col = np.zeros((N, C, KH, KW, OH, OW), dtype=x.dtype)
-    for n in range(N):
-        for c in range(C):
-            for kh in range(KH):
-                for kw in range(KW):
-                    for oh in range(OH):
-                        for ow in range(OW):
-                            ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
-                            if 0 <= ih < H and 0 <= iw < W:
-                                col[n, c, kh, kw, oh, ow] = x[n, c, ih, iw]
+
+def _padded(x, g, fill):
+    """x (N, C, H, W) at (PH, PW) in a plane of ``g.padded_size`` filled with ``fill`` elsewhere."""
+    Hp, Wp = g.padded_size
+    xp = np.full(x.shape[:2] + (Hp, Wp), fill, dtype=x.dtype)
+    xp[:, :, g.PH:g.PH + g.H, g.PW:g.PW + g.W] = x
+    return xp
+
+
+def _offsets(g):
+    """(kh, kw, rows, cols): each kernel offset in scan order with the padded-plane slices it reads."""
+    for kh in range(g.KH):
+        for kw in range(g.KW):
+            h, w = kh * g.DH, kw * g.DW
+            yield kh, kw, slice(h, h + g.SH * (g.OH - 1) + 1, g.SH), slice(w, w + g.SW * (g.OW - 1) + 1, g.SW)
+
+
+def _result(value, out):
+    if out is None:
+        return value
+    out[...] = value
+    return out
+
+
+# ------------------------------------------------------------------------------------- im2col, col2im
+def im2col(x, g, *, out=None, parallel=True):
+    """x (N, C, H, W) -> col (N, C, KH, KW, OH, OW): col[:, :, kh, kw] is the input seen at offset (kh, kw)
+    (zero outside the image). ``out``: a C-contiguous array to fill and return."""
+    xp = _padded(x, g, 0)
+    col = np.empty(x.shape[:2] + (g.KH, g.KW, g.OH, g.OW), dtype=x.dtype) if out is None else out
+    for kh, kw, rows, cols in _offsets(g):
+        col[:, :, kh, kw] = xp[:, :, rows, cols]
     return col
 
 
-def col2im(col, H, W, SH, SW, PH, PW, DH, DW):
-    """col (N, C, KH, KW, OH, OW) -> x (N, C, H, W): the adjoint of im2col (entries summed)."""
-    N, C, KH, KW, OH, OW = col.shape
-    x = np.zeros((N, C, H, W), dtype=col.dtype)
-    for n in range(N):
-        for c in range(C):
-            for kh in range(KH):
-                for kw in range(KW):
-                    for oh in range(OH):
-                        for ow in range(OW):
-                            ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
-                            if 0 <= ih < H and 0 <= iw < W:
-                                x[n, c, ih, iw] += col[n, c, kh, kw, oh, ow]
-    return x
+def col2im(col, g, *, out=None, parallel=True):
+    """The adjoint of im2col: col (N, C, KH, KW, OH, OW) -> x (N, C, H, W), every entry summed into the
+    pixel it came from."""
+    xp = np.zeros(col.shape[:2] + g.padded_size, dtype=col.dtype)
+    for kh, kw, rows, cols in _offsets(g):
+        xp[:, :, rows, cols] += col[:, :, kh, kw]
+    return _result(xp[:, :, g.PH:g.PH + g.H, g.PW:g.PW + g.W], out)
 
 
-def _max_window(x, n, c, positions, first):
-    """PyTorch's rule: the first maximum in scan order wins; a NaN wins over everything. ``first`` is the
-    index reported for a window with no valid position (-inf), as PyTorch reports it."""
-    H, W = x.shape[2:]
-    best, arg = -np.inf, first
-    for ih, iw in positions:
-        v = x[n, c, ih, iw]
-        if v > best or np.isnan(v):
-            best, arg = v, ih * W + iw
+# ------------------------------------------------------------------------------------------ depthwise
+def depthwise_forward(x, w, g):
+    """x (N, C, H, W), w (C, KH, KW) -> y (N, C, OH, OW): each channel convolved with its own kernel."""
+    return np.einsum("nckhij,ckh->ncij", im2col(x, g), w.astype(x.dtype, copy=False))
+
+
+def depthwise_transpose(gy, w, g):
+    """The adjoint of depthwise_forward in x: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
+    return col2im(np.einsum("ncij,ckh->nckhij", gy, w.astype(gy.dtype, copy=False)), g)
+
+
+def depthwise_weight(x, gy, g):
+    """The adjoint of depthwise_forward in w: (x, gy) -> gw (C, KH, KW)."""
+    return np.einsum("nckhij,ncij->ckh", im2col(x, g), gy)
+
+
+# --------------------------------------------------------------------------------------------- batches
+# The reference runs a convolution's batch chunks one after another; chunks only bound memory.
+CHUNK_BYTES = 2 ** 62
+
+
+def workers():
+    """Chunks run one at a time."""
+    return 1
+
+
+def map_chunks(fn, chunks):
+    """[fn(start, stop, True) for each chunk], in order."""
+    return [fn(s, e, True) for s, e in chunks]
+
+
+# ------------------------------------------------------------------------------------------- max pool
+def _argmax_scan(values, positions, start):
+    """PyTorch's rule over the candidates of a window in scan order: a value replaces the best so far if it
+    is larger or NaN (the first maximum wins ties; a NaN wins over everything). ``values``: arrays, -inf
+    where a position is skipped; ``positions``: their flat indices; ``start``: the index reported when no
+    value beats -inf. Returns (best, arg)."""
+    best = arg = None
+    for v, p in zip(values, positions):
+        if best is None:
+            best = np.full(v.shape, -np.inf, dtype=v.dtype)
+            arg = np.broadcast_to(start, v.shape).astype(np.int64)
+        take = (v > best) | np.isnan(v)
+        best, arg = np.where(take, v, best), np.where(take, p, arg)
     return best, arg
 
 
-def maxpool2d_forward(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    """x (N, C, H, W) -> (y, idx), both (N, C, OH, OW); idx is the flat position ih*W + iw of each max."""
-    N, C, H, W = x.shape
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    idx = np.empty((N, C, OH, OW), dtype=np.int64)
-    for n in range(N):
-        for c in range(C):
-            for oh in range(OH):
-                for ow in range(OW):
-                    pos = [(oh * SH - PH + kh * DH, ow * SW - PW + kw * DW)
-                           for kh in range(KH) for kw in range(KW)]
-                    pos = [(ih, iw) for ih, iw in pos if 0 <= ih < H and 0 <= iw < W]
-                    h0, w0 = oh * SH - PH, ow * SW - PW
-                    h0, w0 = h0 + (-(h0 // DH) * DH if h0 < 0 else 0), w0 + (-(w0 // DW) * DW if w0 < 0 else 0)
-                    first = h0 * W + w0       # the first in-range offset, even past the input (PyTorch)
-                    y[n, c, oh, ow], idx[n, c, oh, ow] = _max_window(x, n, c, pos, first)
-    return y, idx
+def maxpool2d_forward(x, g):
+    """x (N, C, H, W) -> (y, idx), both (N, C, OH, OW); idx is the flat position ih*W + iw of each max. A
+    window with nothing above -inf reports its first in-range offset, even one past the input (PyTorch)."""
+    xp = _padded(x, g, -np.inf)
+    h0 = np.arange(g.OH) * g.SH - g.PH
+    w0 = np.arange(g.OW) * g.SW - g.PW
+    first_h = h0 + np.where(h0 < 0, -(h0 // g.DH), 0) * g.DH       # the first offset with ih >= 0
+    first_w = w0 + np.where(w0 < 0, -(w0 // g.DW), 0) * g.DW
+    values = [xp[:, :, rows, cols] for _, _, rows, cols in _offsets(g)]
+    positions = [(h0 + kh * g.DH)[:, None] * g.W + (w0 + kw * g.DW)[None, :] for kh, kw, _, _ in _offsets(g)]
+    return _argmax_scan(values, positions, first_h[:, None] * g.W + first_w[None, :])
 
 
-def maxpool2d_backward(gy, idx, H, W):
-    """gx (N, C, H, W) with each gy[n, c, oh, ow] added at flat position idx[n, c, oh, ow] (indices
-    outside the plane, from windows that lie wholly in the padding, send nothing)."""
-    N, C, OH, OW = gy.shape
-    gx = np.zeros((N, C, H * W), dtype=gy.dtype)
-    for n in range(N):
-        for c in range(C):
-            for oh in range(OH):
-                for ow in range(OW):
-                    if 0 <= idx[n, c, oh, ow] < H * W:
-                        gx[n, c, idx[n, c, oh, ow]] += gy[n, c, oh, ow]
-    return gx.reshape(N, C, H, W)
+def maxpool2d_backward(gy, idx, g):
+    """gx (N, C, H, W) with each gy[n, c, oh, ow] added at flat position idx[n, c, oh, ow] (indices outside
+    the plane, from windows wholly in the padding, send nothing)."""
+    N, C = gy.shape[:2]
+    gx = np.zeros((N * C, g.H * g.W), dtype=gy.dtype)
+    plane = np.repeat(np.arange(N * C), g.OH * g.OW)
+    flat_idx, flat_gy = idx.reshape(-1), gy.reshape(-1)
+    ok = (flat_idx >= 0) & (flat_idx < g.H * g.W)
+    np.add.at(gx, (plane[ok], flat_idx[ok]), flat_gy[ok])
+    return gx.reshape(N, C, g.H, g.W)
 
 
-def maxpool2d_gather(gx, idx):
-    """The adjoint of maxpool2d_backward: gy[n, c, oh, ow] = gx[n, c].flat[idx[n, c, oh, ow]]."""
-    N, C, OH, OW = idx.shape
+def maxpool2d_gather(gx, idx, g):
+    """The adjoint of maxpool2d_backward: gy[n, c, oh, ow] = gx[n, c].flat[idx[n, c, oh, ow]] (0 outside)."""
+    N, C = gx.shape[:2]
     flat = gx.reshape(N, C, -1)
-    gy = np.empty(idx.shape, dtype=gx.dtype)
-    for n in range(N):
-        for c in range(C):
-            for oh in range(OH):
-                for ow in range(OW):
-                    i = idx[n, c, oh, ow]
-                    gy[n, c, oh, ow] = flat[n, c, i] if 0 <= i < flat.shape[2] else 0
-    return gy
+    ok = (idx >= 0) & (idx < flat.shape[2])
+    picked = np.take_along_axis(flat, np.where(ok, idx, 0).reshape(N, C, -1), axis=2).reshape(idx.shape)
+    return np.where(ok, picked, 0).astype(gx.dtype, copy=False)
 
 
-def adaptive_maxpool2d_forward(x, OH, OW):
-    """Windows [floor(i*H/OH), ceil((i+1)*H/OH)) in each direction; returns (y, idx) as maxpool2d."""
+def adaptive_maxpool2d_forward(x, g):
+    """Windows [floor(i*H/OH), ceil((i+1)*H/OH)) in each direction (only g's plane sizes count); returns
+    (y, idx) as maxpool2d_forward."""
     N, C, H, W = x.shape
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    idx = np.empty((N, C, OH, OW), dtype=np.int64)
-    for n in range(N):
-        for c in range(C):
-            for oh in range(OH):
-                for ow in range(OW):
-                    rows = range((oh * H) // OH, -(-((oh + 1) * H) // OH))
-                    cols = range((ow * W) // OW, -(-((ow + 1) * W) // OW))
-                    pos = [(ih, iw) for ih in rows for iw in cols]
-                    y[n, c, oh, ow], idx[n, c, oh, ow] = _max_window(x, n, c, pos, pos[0][0] * W + pos[0][1])
+    y = np.empty((N, C, g.OH, g.OW), dtype=x.dtype)
+    idx = np.empty((N, C, g.OH, g.OW), dtype=np.int64)
+    for oh in range(g.OH):
+        rows = range((oh * H) // g.OH, -(-((oh + 1) * H) // g.OH))
+        for ow in range(g.OW):
+            cols = range((ow * W) // g.OW, -(-((ow + 1) * W) // g.OW))
+            best, arg = _argmax_scan((x[:, :, ih, iw] for ih in rows for iw in cols),
+                                     [ih * W + iw for ih in rows for iw in cols], rows[0] * W + cols[0])
+            y[:, :, oh, ow], idx[:, :, oh, ow] = best, arg
     return y, idx
 
 
-def _avg_divisor(oh, ow, H, W, KH, KW, SH, SW, PH, PW, count_include_pad, divisor_override):
-    """PyTorch's avg-pool window (clipped rows, clipped cols) and divisor."""
-    h0, w0 = oh * SH - PH, ow * SW - PW
-    h1, w1 = min(h0 + KH, H + PH), min(w0 + KW, W + PW)
-    padded_size = (h1 - h0) * (w1 - w0)
-    h0, w0, h1, w1 = max(h0, 0), max(w0, 0), min(h1, H), min(w1, W)
+# ------------------------------------------------------------------------------------------- avg pool
+def _avg_divisors(g, count_include_pad, divisor_override):
+    """(OH, OW) divisors by PyTorch's rules: the window clipped to the padded input (count_include_pad),
+    or to the input itself, or the override; 0 for a window that holds no input pixel."""
+    def sizes(O, S, P, K, L):
+        start = np.arange(O) * S - P
+        end = np.minimum(start + K, L + P)
+        inside = np.minimum(end, L) - np.maximum(start, 0)
+        return end - start, inside
+    hs, hin = sizes(g.OH, g.SH, g.PH, g.KH, g.H)
+    ws, win = sizes(g.OW, g.SW, g.PW, g.KW, g.W)
+    empty = (hin[:, None] <= 0) | (win[None, :] <= 0)
     if divisor_override:
-        d = divisor_override
+        d = np.full((g.OH, g.OW), divisor_override)
     elif count_include_pad:
-        d = padded_size
+        d = hs[:, None] * ws[None, :]
     else:
-        d = (h1 - h0) * (w1 - w0)
-    return range(h0, h1), range(w0, w1), d
+        d = np.maximum(hin, 0)[:, None] * np.maximum(win, 0)[None, :]
+    return np.where(empty, 0, d)
 
 
-def avgpool2d_forward(x, KH, KW, SH, SW, PH, PW, OH, OW, count_include_pad=True, divisor_override=0):
-    """x (N, C, H, W) -> y (N, C, OH, OW): window sums over PyTorch's divisor (0 = no override)."""
-    N, C, H, W = x.shape
-    y = np.zeros((N, C, OH, OW), dtype=x.dtype)
-    for n in range(N):
-        for c in range(C):
-            for oh in range(OH):
-                for ow in range(OW):
-                    rows, cols, d = _avg_divisor(oh, ow, H, W, KH, KW, SH, SW, PH, PW,
-                                                 count_include_pad, divisor_override)
-                    if len(rows) and len(cols):
-                        y[n, c, oh, ow] = sum(x[n, c, ih, iw] for ih in rows for iw in cols) / d
-    return y
+def avgpool2d_forward(x, g, *, count_include_pad=True, divisor_override=0):
+    """x (N, C, H, W) -> y (N, C, OH, OW): window sums over PyTorch's divisor (0 = no override); a window
+    with no input pixel (ceil_mode) gives 0."""
+    xp = _padded(x, g, 0)
+    s = sum(xp[:, :, rows, cols] for _, _, rows, cols in _offsets(g))
+    d = _avg_divisors(g, count_include_pad, divisor_override)
+    return np.where(d > 0, s / np.where(d > 0, d, 1), 0).astype(x.dtype, copy=False)
 
 
-def avgpool2d_backward(gy, H, W, KH, KW, SH, SW, PH, PW, count_include_pad=True, divisor_override=0):
+def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
     """The adjoint of avgpool2d_forward: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
-    N, C, OH, OW = gy.shape
-    gx = np.zeros((N, C, H, W), dtype=gy.dtype)
-    for n in range(N):
-        for c in range(C):
-            for oh in range(OH):
-                for ow in range(OW):
-                    rows, cols, d = _avg_divisor(oh, ow, H, W, KH, KW, SH, SW, PH, PW,
-                                                 count_include_pad, divisor_override)
-                    for ih in rows:
-                        for iw in cols:
-                            gx[n, c, ih, iw] += gy[n, c, oh, ow] / d
-    return gx
-
-
-def depthwise_forward(x, w, SH, SW, PH, PW, DH, DW, OH, OW):
-    """x (N, C, H, W), w (C, KH, KW) -> y (N, C, OH, OW): each channel convolved with its own kernel."""
-    C, KH, KW = w.shape
-    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    return np.einsum("nckhij,ckh->ncij", col, w)
-
-
-def depthwise_transpose(gy, w, H, W, SH, SW, PH, PW, DH, DW):
-    """The adjoint of depthwise_forward in x."""
-    col = np.einsum("ncij,ckh->nckhij", gy, w)
-    return col2im(col, H, W, SH, SW, PH, PW, DH, DW)
-
-
-def depthwise_weight(x, gy, KH, KW, SH, SW, PH, PW, DH, DW):
-    """The adjoint of depthwise_forward in w: gw (C, KH, KW)."""
-    col = im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, gy.shape[2], gy.shape[3])
-    return np.einsum("nckhij,ncij->ckh", col, gy)
-
-
-# ------------------------------------------------------------------ the textbook version, for teaching
-def im2col_slices(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    """im2col with one strided slice per kernel offset (KH*KW NumPy copies instead of N*C*KH*KW*OH*OW)."""
-    N, C, H, W = x.shape
-    # pad enough on the bottom/right for every window, then take the window corners with a stride
-    PB = max(0, (OH - 1) * SH + (KH - 1) * DH + 1 - H - PH)
-    PR = max(0, (OW - 1) * SW + (KW - 1) * DW + 1 - W - PW)
-    xp = np.pad(x, ((0, 0), (0, 0), (PH, PB), (PW, PR)))
-    col = np.empty((N, C, KH, KW, OH, OW), dtype=x.dtype)
-    for kh in range(KH):
-        for kw in range(KW):
-            h, w = kh * DH, kw * DW
-            col[:, :, kh, kw] = xp[:, :, h:h + SH * (OH - 1) + 1:SH, w:w + SW * (OW - 1) + 1:SW]
-    return col
-
-
-def col2im_slices(col, H, W, SH, SW, PH, PW, DH, DW):
-    """col2im as KH*KW strided slice additions (never np.add.at: each slice has distinct targets)."""
-    N, C, KH, KW, OH, OW = col.shape
-    PB = max(0, (OH - 1) * SH + (KH - 1) * DH + 1 - H - PH)
-    PR = max(0, (OW - 1) * SW + (KW - 1) * DW + 1 - W - PW)
-    xp = np.zeros((N, C, H + PH + PB, W + PW + PR), dtype=col.dtype)
-    for kh in range(KH):
-        for kw in range(KW):
-            h, w = kh * DH, kw * DW
-            xp[:, :, h:h + SH * (OH - 1) + 1:SH, w:w + SW * (OW - 1) + 1:SW] += col[:, :, kh, kw]
-    return xp[:, :, PH:PH + H, PW:PW + W].copy()
+    d = _avg_divisors(g, count_include_pad, divisor_override)
+    share = np.where(d > 0, gy / np.where(d > 0, d, 1), 0).astype(gy.dtype, copy=False)
+    xp = np.zeros(gy.shape[:2] + g.padded_size, dtype=gy.dtype)
+    for _, _, rows, cols in _offsets(g):
+        xp[:, :, rows, cols] += share
+    return xp[:, :, g.PH:g.PH + g.H, g.PW:g.PW + g.W].copy()

@@ -7,12 +7,13 @@
 """
 import importlib as _importlib
 
-from .tensor import Tensor  # first: autograd and ops import it
+from .tensor import Tensor  # first: autograd and ops import it (tensor.py declares its link to them)
 from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device, device, is_cuda_available
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
-                       ones_like, tensor, zeros, zeros_like)
+                       ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, tensor, zeros,
+                       zeros_like)
 from .dtypes import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
                      int32, int64, long, set_default_dtype, short, uint8)
 from .ops import (abs, add, all, amax, amin, any, argmax, argmin, broadcast_to, cat, chunk, clamp, clip, cos,
@@ -20,8 +21,7 @@ from .ops import (abs, add, all, amax, amin, any, argmax, argmin, broadcast_to, 
                   masked_fill, matmul, max, maximum, mean, min, minimum, mul, ne, neg, norm, permute, pow, relu,
                   repeat, reshape, rsqrt, sigmoid, sign, sin, softmax, split, sqrt, squeeze, stack, std, sub, sum,
                   tanh, transpose, unsqueeze, var, where)
-from .random import (Generator, manual_seed, rand, rand_like, randint, randint_like, randn, randn_like,
-                     randperm, seed)
+from .random import Generator, manual_seed, seed
 
 __version__ = "0.1.0"
 

@@ -194,12 +194,25 @@ def _load_kernels_package():
 
 
 _kernel_modules = {}
+_KERNEL_CHOICES = ("cpu", "reference")
 
 
 def kernels(a):
-    """The kernel module for ``a``'s device: ``minigrad.kernels.cpu`` (Numba) or ``minigrad.kernels.gpu``."""
-    name = "gpu" if is_cupy_array(a) else "cpu"
+    """The kernel module for ``a``'s device: ``minigrad.kernels.gpu`` for a CuPy array; for a NumPy array
+    ``minigrad.kernels.cpu`` (Numba), or ``minigrad.kernels.reference`` (plain NumPy, the oracle) when the
+    environment sets ``MINIGRAD_KERNELS=reference``. All three share one contract (see kernels/)."""
+    if is_cupy_array(a):
+        name = "gpu"
+    else:
+        name = os.environ.get("MINIGRAD_KERNELS", "cpu") or "cpu"
+        if name not in _KERNEL_CHOICES:
+            raise ValueError(f"MINIGRAD_KERNELS must be one of {', '.join(_KERNEL_CHOICES)} (for NumPy arrays), "
+                             f"got {name!r}")
     if name not in _kernel_modules:
         _load_kernels_package()
         _kernel_modules[name] = importlib.import_module("minigrad.kernels." + name)
     return _kernel_modules[name]
+
+
+# the ops import the kernels' Geometry type (minigrad.kernels.geometry): map the package now
+_load_kernels_package()

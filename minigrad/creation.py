@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend, dtypes
-from .tensor import Tensor, _array_from_python
+from . import backend, dtypes, random
+from .tensor import Tensor, _array_from_python, _checked_array
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data``: Python floats become the default float dtype (float32),
-    ints int64; a NumPy array keeps its dtype; a Tensor is copied (detached)."""
+    ints int64; a NumPy array keeps its dtype (in native byte order: a big-endian array is converted, where
+    PyTorch refuses it; object, string, datetime and void arrays raise a TypeError); a Tensor is copied
+    (detached)."""
     if isinstance(data, np.generic):          # a NumPy scalar keeps its dtype too, as in torch.tensor
         data = np.asarray(data)
     if isinstance(data, Tensor):
@@ -17,6 +19,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         dev = data.device if device is None else backend.device(device)
         arr = backend.to_device(arr, dev)
     elif isinstance(data, np.ndarray) or backend.is_cupy_array(data):
+        data = _checked_array(data)
         dev = backend.device_of(data) if device is None else backend.device(device)
         arr = backend.asarray(data, dtype, dev)
         if arr is data:
@@ -28,19 +31,20 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
 
 def as_tensor(data, dtype=None, device=None):
-    """Like ``tensor`` but shares memory with a NumPy array when it can."""
+    """Like ``tensor`` but shares memory with a NumPy array when it can (not a big-endian one: converted)."""
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
     if isinstance(data, np.ndarray) and device in (None, "cpu") and dtype in (None, data.dtype):
-        return Tensor._wrap(data)
+        return Tensor._wrap(_checked_array(data))
     return tensor(data, dtype, device)
 
 
 def from_numpy(array):
-    """A tensor sharing memory with a NumPy array."""
+    """A tensor sharing memory with a NumPy array (a big-endian array is converted to native order, a copy;
+    PyTorch refuses it)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
-    return Tensor._wrap(array)
+    return Tensor._wrap(_checked_array(array))
 
 
 def _size(size):
@@ -117,3 +121,46 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     dev = backend.device(device)
     return Tensor._wrap(dev.xp.eye(n, m, dtype=dtype or dtypes.get_default_dtype()), requires_grad)
+
+
+# ------------------------------------------------------------------------------------------------ random
+def _random(draw, size, dtype, device, requires_grad, default_dtype=None):
+    device = backend.device(device)
+    dtype = np.dtype(dtype) if dtype is not None else (default_dtype or dtypes.get_default_dtype())
+    return Tensor._wrap(draw(_size(size), dtype, device).astype(dtype, copy=False), requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device="cpu", requires_grad=False):
+    """Uniform on [0, 1)."""
+    return _random(lambda s, d, dev: random.uniform(s, d, dev, generator), size, dtype, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device="cpu", requires_grad=False):
+    """Standard normal."""
+    return _random(lambda s, d, dev: random.normal(s, d, dev, generator), size, dtype, device, requires_grad)
+
+
+def randint(low, high=None, size=(), *, generator=None, dtype=None, device="cpu", requires_grad=False):
+    """Integers in [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
+    if high is None:
+        low, high = 0, low
+    return _random(lambda s, d, dev: random.rng(generator, dev).integers(low, high, size=s), (tuple(size),),
+                   dtype, device, requires_grad, dtypes.int64)
+
+
+def randperm(n, *, generator=None, dtype=None, device="cpu"):
+    """A random permutation of 0..n-1."""
+    return _random(lambda s, d, dev: random.rng(generator, dev).permutation(n), ((),), dtype, device, False,
+                   dtypes.int64)
+
+
+def rand_like(x, *, dtype=None, generator=None):
+    return rand(*x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)
+
+
+def randn_like(x, *, dtype=None, generator=None):
+    return randn(*x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)
+
+
+def randint_like(x, low, high=None, *, dtype=None, generator=None):
+    return randint(low, high, x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)

@@ -1,11 +1,13 @@
 """Random numbers: one default generator per device, seeded by ``manual_seed``; a ``Generator`` object
-for code that needs its own reproducible stream (data shuffling, augmentation)."""
+for code that needs its own reproducible stream (data shuffling, augmentation).
+
+Leaf code: the draws here are arrays. The tensor factories built on them (``rand``, ``randn``, ``randint``,
+``randperm`` and their ``_like`` forms) are in ``creation.py`` with the other factories."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import backend, dtypes
-from .tensor import Tensor
 
 
 class Generator:
@@ -57,58 +59,24 @@ def manual_seed(seed):
 seed = manual_seed
 
 
-def _rng(generator, device):
+def rng(generator, device):
+    """The NumPy/CuPy random generator to draw from: ``generator``'s, or ``device``'s default one."""
     g = generator if generator is not None else default_generator(device)
     if g.device != device:
         raise RuntimeError(f"the generator is on {g.device}, but the tensor is made on {device}")
     return g.rng
 
 
-def _make(fill, size, dtype, device, requires_grad, generator, default_dtype=None):
-    device = backend.device(device)
-    dtype = np.dtype(dtype) if dtype is not None else (default_dtype or dtypes.get_default_dtype())
-    arr = fill(_rng(generator, device), _size(size))
-    return Tensor._wrap(arr.astype(dtype, copy=False), requires_grad)
+def _draw_dtype(dtype):
+    """Draws are made in float64 for float64 tensors and in float32 otherwise, then cast."""
+    return np.float64 if dtype == dtypes.float64 else np.float32
 
 
-def _size(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    return tuple(int(s) for s in size)
+def uniform(shape, dtype, device, generator=None):
+    """An array of ``shape`` drawn from U[0, 1) on ``device``, as ``dtype``."""
+    return rng(generator, device).random(shape, dtype=_draw_dtype(dtype)).astype(dtype, copy=False)
 
 
-def rand(*size, generator=None, dtype=None, device="cpu", requires_grad=False):
-    """Uniform on [0, 1)."""
-    return _make(lambda r, s: r.random(s, dtype=np.float64 if dtype == dtypes.float64 else np.float32),
-                 size, dtype, device, requires_grad, generator)
-
-
-def randn(*size, generator=None, dtype=None, device="cpu", requires_grad=False):
-    """Standard normal."""
-    return _make(lambda r, s: r.standard_normal(s, dtype=np.float64 if dtype == dtypes.float64 else np.float32),
-                 size, dtype, device, requires_grad, generator)
-
-
-def randint(low, high=None, size=(), *, generator=None, dtype=None, device="cpu", requires_grad=False):
-    """Integers in [low, high) (``randint(high, size)`` also works, as in PyTorch)."""
-    if high is None:
-        low, high = 0, low
-    return _make(lambda r, s: r.integers(low, high, size=s), (tuple(size),), dtype, device, requires_grad,
-                 generator, dtypes.int64)
-
-
-def randperm(n, *, generator=None, dtype=None, device="cpu"):
-    """A random permutation of 0..n-1."""
-    return _make(lambda r, s: r.permutation(n), ((),), dtype, device, False, generator, dtypes.int64)
-
-
-def rand_like(x, *, dtype=None, generator=None):
-    return rand(*x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)
-
-
-def randn_like(x, *, dtype=None, generator=None):
-    return randn(*x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)
-
-
-def randint_like(x, low, high=None, *, dtype=None, generator=None):
-    return randint(low, high, x.shape, dtype=dtype or x.dtype, device=x.device, generator=generator)
+def normal(shape, dtype, device, generator=None):
+    """An array of ``shape`` drawn from N(0, 1) on ``device``, as ``dtype``."""
+    return rng(generator, device).standard_normal(shape, dtype=_draw_dtype(dtype)).astype(dtype, copy=False)

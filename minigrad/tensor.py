@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend, dtypes
+from . import backend, dtypes, random
 
 
 def _check_can_require_grad(dtype):
@@ -26,7 +26,7 @@ class Tensor:
             data = data.array
         elif not (isinstance(data, np.ndarray) or backend.is_cupy_array(data)):
             data = _array_from_python(data, None)
-        self._init(data, requires_grad)
+        self._init(_checked_array(data), requires_grad)
 
     def _init(self, array, requires_grad):
         if requires_grad:
@@ -462,12 +462,14 @@ class Tensor:
         self._bump()
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        return self.copy_(random.rand(*self.shape, dtype=self.dtype, device=self.device,
-                                      generator=generator) * (b - a) + a) if self.numel() else self
+        if self.numel():
+            self.copy_(Tensor._wrap(random.uniform(self.shape, self.dtype, self.device, generator)) * (b - a) + a)
+        return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        return self.copy_(random.randn(*self.shape, dtype=self.dtype, device=self.device,
-                                       generator=generator) * std + mean) if self.numel() else self
+        if self.numel():
+            self.copy_(Tensor._wrap(random.normal(self.shape, self.dtype, self.device, generator)) * std + mean)
+        return self
 
     # ``x += y`` updates x in place when autograd is not involved; inside a graph it rebinds x to x + y
     # (PyTorch rewrites the graph in place instead; here other references to the old x keep the old value).
@@ -480,6 +482,20 @@ class Tensor:
     def __isub__(self, other): return self._iop(self.sub_, ops.sub, other)
     def __imul__(self, other): return self._iop(self.mul_, ops.mul, other)
     def __itruediv__(self, other): return self._iop(self.div_, ops.div, other)
+
+
+_SUPPORTED = "bool, uint8, int8, int16, int32, int64, float16, float32, float64 (and complex)"
+
+
+def _checked_array(a):
+    """``a`` if a tensor can hold it, in native byte order: a big-endian array (``'>f4'``) is converted (a
+    copy; PyTorch refuses it), and object, string, datetime and void arrays are refused with a TypeError."""
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"can't make a tensor of a NumPy array of dtype {a.dtype}: the supported dtypes are "
+                        f"{_SUPPORTED}")
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    return a
 
 
 def _array_from_python(data, dtype):
@@ -514,4 +530,5 @@ def _nested_map(data):
     return data
 
 
-from . import autograd, ops, random  # noqa: E402  (they import Tensor from here)
+# the one late import: the ops and the engine import Tensor, and Tensor's methods call them
+from . import autograd, ops  # noqa: E402  # the link

@@ -1,4 +1,4 @@
-"""minigrad/autograd.py: the engine's contract (accumulation, graph freeing, versions, higher order)."""
+"""minigrad/autograd/engine.py: the engine's contract (accumulation, graph freeing, versions, higher order)."""
 import gc
 import weakref
 
@@ -193,27 +193,6 @@ def test_backward_create_graph_gives_differentiable_leaf_grad():
     x.grad = None
     g.backward()
     assert x.grad.item() == 12.0   # d(3x^2)/dx = 6x
-
-
-class FusedSquare(Function):
-    """A first-order-only op, as a fused kernel would be."""
-    first_order_only = True
-
-    def forward(self, x):
-        self.x = x
-        return x * x
-
-    def backward(self, gy):
-        return self.wrap(2 * self.x * gy.array)
-
-
-def test_first_order_only_op_raises_when_differentiated_twice():
-    x = minigrad.tensor([1.0, 2.0], requires_grad=True)
-    y = FusedSquare()(x).sum()
-    (g,) = grad(y, x, create_graph=True)
-    assert g.tolist() == [2.0, 4.0]
-    with pytest.raises(RuntimeError, match="first-order backward only"):
-        g.sum().backward()
 
 
 def test_retain_grad_on_an_intermediate():

@@ -1,4 +1,4 @@
-"""minigrad/gradcheck.py: it passes right gradients, catches wrong ones, and says where."""
+"""minigrad/autograd/gradcheck.py: it passes right gradients, catches wrong ones, and says where."""
 import numpy as np
 import pytest
 

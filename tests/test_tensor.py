@@ -1,4 +1,5 @@
 """minigrad/tensor.py and creation.py: construction, dtypes, devices, conversions, repr."""
+import re
 import numpy as np
 import pytest
 
@@ -165,3 +166,22 @@ def test_requires_grad_setter_refuses_integer_tensors_like_requires_grad_():
     f = minigrad.tensor([1.0])
     f.requires_grad = True
     assert f.requires_grad is True
+
+
+@pytest.mark.parametrize("array", [np.array([object()]), np.array(["ab"]), np.array([b"ab"]),
+                                   np.array(["2020-01-01"], dtype="datetime64[D]"), np.zeros(2, dtype="V4")])
+@pytest.mark.parametrize("make", [minigrad.tensor, minigrad.as_tensor, minigrad.from_numpy, minigrad.Tensor])
+def test_unsupported_numpy_dtypes_are_refused_at_creation(array, make):
+    with pytest.raises(TypeError, match=re.escape(f"dtype {array.dtype}: the supported dtypes are bool, uint8, int8")):
+        make(array)
+
+
+@pytest.mark.parametrize("make", [minigrad.tensor, minigrad.as_tensor, minigrad.from_numpy, minigrad.Tensor])
+def test_big_endian_arrays_become_native(make):
+    a = np.arange(2 * 3 * 6 * 6, dtype=">f4").reshape(2, 3, 6, 6)
+    t = make(a)
+    assert t.dtype == minigrad.float32 and t.dtype.isnative
+    np.testing.assert_array_equal(t.numpy(), a.astype("<f4"))
+    w = minigrad.from_numpy(np.ones((4, 3, 3, 3), dtype=">f4"))
+    y = minigrad.nn.functional.max_pool2d(minigrad.nn.functional.conv2d(t, w.float()), 2)
+    assert y.shape == (2, 4, 2, 2) and y.dtype == minigrad.float32

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import no_grad
+from ..creation import randn
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
@@ -71,7 +72,6 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std^2) restricted to [a, b] (resampling values outside)."""
-    from ..random import randn
     with no_grad():
         x = tensor.array.astype("float64", copy=True).reshape(-1)
         bad = None

@@ -1,6 +1,7 @@
 """``nn.Parameter``: a Tensor that a Module registers as one of its parameters when assigned to it."""
 from __future__ import annotations
 
+from ..creation import empty
 from ..tensor import Tensor
 
 
@@ -13,7 +14,6 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:
-            from ..creation import empty
             data = empty(0)
         super().__init__(data, requires_grad)
 

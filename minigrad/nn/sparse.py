@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import creation
+from ..autograd import no_grad
 from . import functional as F
 from . import init
 from .module import Module
@@ -32,7 +33,6 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            from ..autograd import no_grad
             with no_grad():
                 self.weight[self.padding_idx] = 0.0
 

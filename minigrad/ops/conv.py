@@ -16,10 +16,10 @@ on the kernels' thread pool (``map_chunks``).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .. import backend
 from ..autograd import Function
+from ..kernels.geometry import Geometry
+from ._util import batched, ceil_div, float16_in_float32, pair
 
 _budget = 256 * 2 ** 20
 
@@ -42,31 +42,6 @@ def get_im2col_budget():
     return _budget
 
 
-class Geometry(NamedTuple):
-    """A convolution x (N, C, H, W) -> y (N, O, OH, OW): kernel, stride, top/left padding, dilation."""
-    KH: int
-    KW: int
-    SH: int
-    SW: int
-    PH: int
-    PW: int
-    DH: int
-    DW: int
-    H: int
-    W: int
-    OH: int
-    OW: int
-
-    @property
-    def is_pointwise(self):
-        """1x1 kernel, no padding: the columns are (a strided subsample of) x itself."""
-        return self.KH == self.KW == 1 and self.PH == self.PW == 0 and self.OH > 0
-
-    def cols(self):
-        """(KH, KW, SH, SW, PH, PW, DH, DW): the kernel arguments."""
-        return self.KH, self.KW, self.SH, self.SW, self.PH, self.PW, self.DH, self.DW
-
-
 def _chunks(N, per_sample_bytes, k):
     """Batch ranges for ``k.map_chunks``: each chunk's columns within the kernels' preferred chunk size
     (``k.CHUNK_BYTES``: small on the CPU, to stay in cache), a multiple of ``k.workers()`` chunks when the
@@ -78,8 +53,8 @@ def _chunks(N, per_sample_bytes, k):
     if workers * per_sample_bytes > _budget:
         workers = 1
     nb = max(1, min(_budget // workers, k.CHUNK_BYTES) // per_sample_bytes)
-    count = min(N, -(-(-(-N // nb)) // workers) * workers)     # a multiple of `workers` chunks, balanced
-    nb = -(-N // count)
+    count = min(N, ceil_div(ceil_div(N, nb), workers) * workers)   # a multiple of `workers` chunks
+    nb = ceil_div(N, count)                                           # balanced
     return [(s, min(N, s + nb)) for s in range(0, N, nb)]
 
 
@@ -109,12 +84,12 @@ def conv_forward(x, w, g: Geometry, G):
         cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
         return xp.matmul(wg, cols).reshape(N, O, g.OH, g.OW)
     if _is_depthwise(C, O, G):
-        return k.depthwise_forward(x, w.reshape(C, g.KH, g.KW), *g.cols()[2:], g.OH, g.OW)
+        return k.depthwise_forward(x, w.reshape(C, g.KH, g.KW), g)
     y = xp.empty((N, O, g.OH, g.OW), dtype=x.dtype)
     x = xp.ascontiguousarray(x)
 
     def chunk(s, e, parallel):
-        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel)
+        col = k.im2col(x[s:e], g, parallel=parallel)
         xp.matmul(wg, col.reshape(e - s, G, Cg * g.KH * g.KW, L), out=y[s:e].reshape(e - s, G, O // G, L))
 
     k.map_chunks(chunk, _chunks(N, C * g.KH * g.KW * L * x.itemsize, k))
@@ -137,7 +112,7 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
         gx[:, :, :g.SH * (g.OH - 1) + 1:g.SH, :g.SW * (g.OW - 1) + 1:g.SW] = gcols
         return gx
     if _is_depthwise(C, O, G):
-        return k.depthwise_transpose(gy, w.reshape(C, g.KH, g.KW), g.H, g.W, *g.cols()[2:])
+        return k.depthwise_transpose(gy, w.reshape(C, g.KH, g.KW), g)
     gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
     # with one output channel per group the product has inner size 1: an outer product, which a broadcast
     # multiply does ~10x faster than matmul
@@ -145,8 +120,7 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
 
     def chunk(s, e, parallel):
         col = product(wgT, gy[s:e].reshape(e - s, G, O // G, L))
-        k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g.H, g.W, *g.cols()[2:], out=gx[s:e],
-                 parallel=parallel)
+        k.col2im(col.reshape(e - s, C, g.KH, g.KW, g.OH, g.OW), g, out=gx[s:e], parallel=parallel)
 
     k.map_chunks(chunk, _chunks(N, C * KK * L * gy.itemsize, k))
     return gx
@@ -163,11 +137,11 @@ def conv_weight_forward(x, gy, g: Geometry, G, w_shape):
         cols = _subsample(xp, x, g).reshape(N, G, Cg, L)
         return xp.matmul(gyg, cols.transpose(0, 1, 3, 2)).sum(0).reshape(w_shape)
     if _is_depthwise(C, O, G):
-        return k.depthwise_weight(x, gy, *g.cols()).reshape(w_shape)
+        return k.depthwise_weight(x, gy, g).reshape(w_shape)
     x = xp.ascontiguousarray(x)
 
     def chunk(s, e, parallel):
-        col = k.im2col(x[s:e], *g.cols(), g.OH, g.OW, parallel=parallel).reshape(e - s, G, Cg * KK, L)
+        col = k.im2col(x[s:e], g, parallel=parallel).reshape(e - s, G, Cg * KK, L)
         return xp.matmul(gyg[s:e], col.transpose(0, 1, 3, 2)).sum(0)
 
     parts = k.map_chunks(chunk, _chunks(N, C * KK * L * x.itemsize, k))
@@ -184,6 +158,7 @@ class Conv2d(Function):
     def __init__(self, geometry, groups):
         self.g, self.G = geometry, groups
 
+    @float16_in_float32
     def forward(self, x, w, b=None):
         y = conv_forward(x, w, self.g, self.G)
         if b is not None:
@@ -205,6 +180,7 @@ class ConvTranspose2d(Function):
     def __init__(self, geometry, groups):
         self.g, self.G = geometry, groups
 
+    @float16_in_float32
     def forward(self, u, w, b=None):
         z = conv_transpose_forward(u, w, self.g, self.G)
         if b is not None:
@@ -226,6 +202,7 @@ class Conv2dWeight(Function):
     def __init__(self, geometry, groups, w_shape):
         self.g, self.G, self.w_shape = geometry, groups, tuple(w_shape)
 
+    @float16_in_float32
     def forward(self, x, gy):
         return conv_weight_forward(x, gy, self.g, self.G, self.w_shape)
 
@@ -243,9 +220,10 @@ class Unfold(Function):
     def __init__(self, geometry):
         self.g = geometry
 
+    @float16_in_float32
     def forward(self, x):
         g = self.g
-        col = backend.kernels(x).im2col(x, *g.cols(), g.OH, g.OW)
+        col = backend.kernels(x).im2col(x, g)
         return col.reshape(x.shape[0], -1, g.OH * g.OW)
 
     def backward(self, gy):
@@ -259,26 +237,17 @@ class Fold(Function):
     def __init__(self, geometry):
         self.g = geometry
 
+    @float16_in_float32
     def forward(self, col):
         g = self.g
         col = col.reshape(col.shape[0], -1, g.KH, g.KW, g.OH, g.OW)
-        return backend.kernels(col).col2im(col, g.H, g.W, *g.cols()[2:])
+        return backend.kernels(col).col2im(col, g)
 
     def backward(self, gx):
         return Unfold(self.g)(gx)
 
 
 # ------------------------------------------------------------------------------- argument handling
-
-def _pair(v, name, op):
-    if isinstance(v, (tuple, list)):
-        if len(v) == 1:
-            v = (v[0], v[0])
-        if len(v) != 2:
-            raise ValueError(f"{op}: {name} must be an int or a pair, got {v!r}")
-        return int(v[0]), int(v[1])
-    return int(v), int(v)
-
 
 def out_size(L, K, S, P_total, D):
     """floor((L + P_total - D*(K-1) - 1) / S) + 1 (P_total: both sides together)."""
@@ -289,8 +258,8 @@ def conv_geometry(x_shape, kernel, stride, padding, dilation, op="conv2d"):
     """Check the hyper-parameters and return the Geometry (padding an int, pair, 'same' or 'valid')."""
     H, W = x_shape[-2:]
     KH, KW = kernel
-    SH, SW = _pair(stride, "stride", op)
-    DH, DW = _pair(dilation, "dilation", op)
+    SH, SW = pair(stride, "stride", op)
+    DH, DW = pair(dilation, "dilation", op)
     if min(SH, SW) < 1 or min(DH, DW) < 1:
         raise ValueError(f"{op}: stride and dilation must be positive, got stride={stride}, dilation={dilation}")
     if isinstance(padding, str):
@@ -305,7 +274,7 @@ def conv_geometry(x_shape, kernel, stride, padding, dilation, op="conv2d"):
         else:
             raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
     else:
-        PH, PW = _pair(padding, "padding", op)
+        PH, PW = pair(padding, "padding", op)
         if min(PH, PW) < 0:
             raise ValueError(f"{op}: padding must be non-negative, got {padding}")
         pads = (PH, PH, PW, PW)
@@ -317,15 +286,6 @@ def conv_geometry(x_shape, kernel, stride, padding, dilation, op="conv2d"):
             f"{ph}x{pw} (input shape {tuple(x_shape)}, padding={padding})")
     return Geometry(KH, KW, SH, SW, pads[0], pads[2], DH, DW, H, W,
                     out_size(H, KH, SH, pads[0] + pads[1], DH), out_size(W, KW, SW, pads[2] + pads[3], DW))
-
-
-def _batched(x, op):
-    """(x as 4-D, whether it was unbatched 3-D)."""
-    if x.ndim == 3:
-        return x.unsqueeze(0), True
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
-    return x, False
 
 
 def _check_weight(x, weight, bias, groups, op):
@@ -353,7 +313,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     input (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) -> (N, O, OH, OW) with
     OH = floor((H + 2*PH - DH*(KH-1) - 1) / SH) + 1; padding may also be 'same' or 'valid'.
     """
-    x, unbatched = _batched(input, "conv2d")
+    x, unbatched = batched(input, "conv2d")
     _check_weight(x, weight, bias, groups, "conv2d")
     O, Cg, KH, KW = weight.shape
     if x.shape[1] != Cg * groups:
@@ -376,16 +336,16 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     OH = (H-1)*SH - 2*PH + DH*(KH-1) + output_padding + 1.
     """
     op = "conv_transpose2d"
-    u, unbatched = _batched(input, op)
+    u, unbatched = batched(input, op)
     _check_weight(u, weight, bias, groups, op)
     Cin, Cg, KH, KW = weight.shape
     if u.shape[1] != Cin:
         raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} expects input with {Cin} channels, "
                          f"but got input of shape {tuple(input.shape)} ({u.shape[1]} channels)")
-    SH, SW = _pair(stride, "stride", op)
-    PH, PW = _pair(padding, "padding", op)
-    DH, DW = _pair(dilation, "dilation", op)
-    OPH, OPW = _pair(output_padding, "output_padding", op)
+    SH, SW = pair(stride, "stride", op)
+    PH, PW = pair(padding, "padding", op)
+    DH, DW = pair(dilation, "dilation", op)
+    OPH, OPW = pair(output_padding, "output_padding", op)
     if min(SH, SW, DH, DW) < 1 or min(PH, PW, OPH, OPW) < 0:
         raise ValueError(f"{op}: bad stride={stride}, padding={padding}, dilation={dilation} or "
                          f"output_padding={output_padding}")
@@ -408,15 +368,15 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """im2col: (N, C, H, W) -> (N, C*KH*KW, L), L the number of sliding-window positions (PyTorch's unfold)."""
     if input.ndim != 4:
         raise ValueError(f"unfold: expected a 4-D (N, C, H, W) input, got shape {tuple(input.shape)}")
-    g = conv_geometry(input.shape, _pair(kernel_size, "kernel_size", "unfold"), stride, padding, dilation,
+    g = conv_geometry(input.shape, pair(kernel_size, "kernel_size", "unfold"), stride, padding, dilation,
                       "unfold")
     return Unfold(g)(input)
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """col2im: (N, C*KH*KW, L) -> (N, C, H, W), summing overlapping values (PyTorch's fold)."""
-    H, W = _pair(output_size, "output_size", "fold")
-    KH, KW = _pair(kernel_size, "kernel_size", "fold")
+    H, W = pair(output_size, "output_size", "fold")
+    KH, KW = pair(kernel_size, "kernel_size", "fold")
     if input.ndim != 3:
         raise ValueError(f"fold: expected a 3-D (N, C*KH*KW, L) input, got shape {tuple(input.shape)}")
     g = conv_geometry((H, W), (KH, KW), stride, padding, dilation, "fold")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
-from .conv import _pair
+from ..kernels.geometry import Geometry
+from ._util import batched, float16_in_float32, pair
 
 
 # ---------------------------------------------------------------------------------------- primitives
@@ -22,87 +23,91 @@ class MaxPool2d(Function):
     def __init__(self, geometry):
         self.g = geometry
 
+    @float16_in_float32
     def forward(self, x):
-        g = self.g
-        y, self.indices = backend.kernels(x).maxpool2d_forward(x, *g.cols(), g.OH, g.OW)
+        y, self.indices = backend.kernels(x).maxpool2d_forward(x, self.g)
         return y
 
     def backward(self, gy):
-        return IndexScatter2d(self.indices, self.g.H, self.g.W)(gy)
+        return IndexScatter2d(self.indices, self.g)(gy)
 
 
 class AdaptiveMaxPool2d(Function):
     """Max over windows [floor(i*H/OH), ceil((i+1)*H/OH)) x [floor(j*W/OW), ceil((j+1)*W/OW))."""
     save_inputs = False
 
-    def __init__(self, OH, OW):
-        self.OH, self.OW = OH, OW
+    def __init__(self, geometry):
+        self.g = geometry
 
+    @float16_in_float32
     def forward(self, x):
-        self.H, self.W = x.shape[2:]
-        y, self.indices = backend.kernels(x).adaptive_maxpool2d_forward(x, self.OH, self.OW)
+        y, self.indices = backend.kernels(x).adaptive_maxpool2d_forward(x, self.g)
         return y
 
     def backward(self, gy):
-        return IndexScatter2d(self.indices, self.H, self.W)(gy)
+        return IndexScatter2d(self.indices, self.g)(gy)
 
 
 class IndexScatter2d(Function):
     """gy (N, C, OH, OW) -> gx (N, C, H, W): each value added at its plane's flat position ``indices``."""
     save_inputs = False
 
-    def __init__(self, indices, H, W):
-        self.indices, self.H, self.W = indices, H, W
+    def __init__(self, indices, geometry):
+        self.indices, self.g = indices, geometry
 
+    @float16_in_float32
     def forward(self, gy):
-        return backend.kernels(gy).maxpool2d_backward(gy, self.indices, self.H, self.W)
+        return backend.kernels(gy).maxpool2d_backward(gy, self.indices, self.g)
 
     def backward(self, ggx):
-        return IndexGather2d(self.indices, self.H, self.W)(ggx)
+        return IndexGather2d(self.indices, self.g)(ggx)
 
 
 class IndexGather2d(Function):
     """The adjoint of IndexScatter2d: (N, C, H, W) -> (N, C, OH, OW) read at ``indices``."""
     save_inputs = False
 
-    def __init__(self, indices, H, W):
-        self.indices, self.H, self.W = indices, H, W
+    def __init__(self, indices, geometry):
+        self.indices, self.g = indices, geometry
 
+    @float16_in_float32
     def forward(self, gx):
-        return backend.kernels(gx).maxpool2d_gather(gx, self.indices)
+        return backend.kernels(gx).maxpool2d_gather(gx, self.indices, self.g)
 
     def backward(self, ggy):
-        return IndexScatter2d(self.indices, self.H, self.W)(ggy)
+        return IndexScatter2d(self.indices, self.g)(ggy)
 
 
 class AvgPool2d(Function):
     """y = window sum / divisor (PyTorch's divisor rules for padding, ceil_mode and divisor_override)."""
     save_inputs = False
 
-    def __init__(self, params, H, W, OH, OW):
-        self.params, self.H, self.W, self.OH, self.OW = params, H, W, OH, OW
+    def __init__(self, geometry, count_include_pad, divisor_override):
+        self.g, self.options = geometry, dict(count_include_pad=count_include_pad,
+                                              divisor_override=divisor_override)
 
+    @float16_in_float32
     def forward(self, x):
-        KH, KW, SH, SW, PH, PW, cip, div = self.params
-        return backend.kernels(x).avgpool2d_forward(x, KH, KW, SH, SW, PH, PW, self.OH, self.OW, cip, div)
+        return backend.kernels(x).avgpool2d_forward(x, self.g, **self.options)
 
     def backward(self, gy):
-        return AvgPool2dAdjoint(self.params, self.H, self.W, self.OH, self.OW)(gy)
+        return AvgPool2dAdjoint(self.g, **self.options)(gy)
 
 
 class AvgPool2dAdjoint(Function):
     """The adjoint of AvgPool2d: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
     save_inputs = False
 
-    def __init__(self, params, H, W, OH, OW):
-        self.params, self.H, self.W, self.OH, self.OW = params, H, W, OH, OW
+    def __init__(self, geometry, count_include_pad, divisor_override):
+        self.g, self.options = geometry, dict(count_include_pad=count_include_pad,
+                                              divisor_override=divisor_override)
 
+    @float16_in_float32
     def forward(self, gy):
-        KH, KW, SH, SW, PH, PW, cip, div = self.params
-        return backend.kernels(gy).avgpool2d_backward(gy, self.H, self.W, KH, KW, SH, SW, PH, PW, cip, div)
+        return backend.kernels(gy).avgpool2d_backward(gy, self.g, **self.options)
 
     def backward(self, ggx):
-        return AvgPool2d(self.params, self.H, self.W, self.OH, self.OW)(ggx)
+        return AvgPool2d(self.g, **self.options)(ggx)
 
 
 # ------------------------------------------------------------------------------- argument handling
@@ -118,13 +123,12 @@ def pool_out_size(L, K, S, P, D, ceil_mode):
 
 
 def _pool_args(op, x, kernel_size, stride, padding, dilation, ceil_mode):
-    from .conv import Geometry
     if x.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(x.shape)}")
-    KH, KW = _pair(kernel_size, "kernel_size", op)
-    SH, SW = (KH, KW) if stride is None or stride == [] or stride == () else _pair(stride, "stride", op)
-    PH, PW = _pair(padding, "padding", op)
-    DH, DW = _pair(dilation, "dilation", op)
+    KH, KW = pair(kernel_size, "kernel_size", op)
+    SH, SW = (KH, KW) if stride is None or stride == [] or stride == () else pair(stride, "stride", op)
+    PH, PW = pair(padding, "padding", op)
+    DH, DW = pair(dilation, "dilation", op)
     if min(KH, KW, SH, SW, DH, DW) < 1 or min(PH, PW) < 0:
         raise ValueError(f"{op}: kernel_size, stride and dilation must be positive and padding non-negative, "
                          f"got kernel_size={kernel_size}, stride={stride}, padding={padding}, dilation={dilation}")
@@ -139,10 +143,6 @@ def _pool_args(op, x, kernel_size, stride, padding, dilation, ceil_mode):
                          f"stride={stride}, padding={padding}, dilation={dilation}: the output would be "
                          f"{OH}x{OW}")
     return Geometry(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
-
-
-def _batched(x):
-    return (x.unsqueeze(0), True) if x.ndim == 3 else (x, False)
 
 
 def _adaptive_size(op, x, output_size):
@@ -167,7 +167,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """Max over KHxKW windows: (N, C, H, W) -> (N, C, OH, OW); with return_indices also the flat
     positions (ih*W + iw) of the maxima, as PyTorch."""
     g = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    x, unbatched = _batched(input)
+    x, unbatched = batched(input, "pool")
     fn = MaxPool2d(g)
     y = fn(x)
     indices = Tensor._wrap(fn.indices, False)
@@ -183,17 +183,16 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     g = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and int(divisor_override) <= 0:
         raise ValueError(f"avg_pool2d: divisor_override must be positive, got {divisor_override}")
-    x, unbatched = _batched(input)
-    params = (g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, bool(count_include_pad), int(divisor_override or 0))
-    y = AvgPool2d(params, g.H, g.W, g.OH, g.OW)(x)
+    x, unbatched = batched(input, "pool")
+    y = AvgPool2d(g, bool(count_include_pad), int(divisor_override or 0))(x)
     return y.squeeze(0) if unbatched else y
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over the adaptive windows [floor(i*H/OH), ceil((i+1)*H/OH)): (N, C, H, W) -> (N, C, OH, OW)."""
     OH, OW = _adaptive_size("adaptive_max_pool2d", input, output_size)
-    x, unbatched = _batched(input)
-    fn = AdaptiveMaxPool2d(OH, OW)
+    x, unbatched = batched(input, "pool")
+    fn = AdaptiveMaxPool2d(Geometry.adaptive(*input.shape[-2:], OH, OW))
     y = fn(x)
     indices = Tensor._wrap(fn.indices, False)
     if unbatched:

@@ -6,23 +6,11 @@ import builtins
 import numpy as np
 
 from .. import dtypes
-from ..autograd import Function
+from ..autograd import Function, SumTo
 from ..tensor import Tensor
-from .elementwise import exp, log, scalar_like, sqrt, where
+from ._util import normalize_dims
+from .elementwise import exp, log, maximum, minimum, scalar_like, sqrt, where
 from .shape import expand, getitem, reshape, squeeze
-
-
-def normalize_dims(dim, ndim):
-    """``dim`` (None, int or sequence, negatives allowed) as a sorted tuple of axes; None means all."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    out = []
-    for d in dims:
-        if not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
-            raise IndexError(f"dimension {d} is out of range for a tensor of {ndim} dimensions")
-        out.append(d % builtins.max(ndim, 1) if ndim else 0)
-    return tuple(sorted(set(out))) if ndim else ()
 
 
 def _as_1d(x, dim):
@@ -49,25 +37,6 @@ class Sum(Function):
         if not self.keepdims:
             gy = reshape(gy, _keepdim_shape(self.shape, self.axes))
         return expand(gy, *self.shape)
-
-
-class SumTo(Function):
-    """Sum a broadcast array back down to ``shape`` (the inverse of broadcasting)."""
-    save_inputs = False
-
-    def __init__(self, shape):
-        self.shape = tuple(shape)
-
-    def forward(self, x):
-        self.in_shape = x.shape
-        lead = x.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, s in enumerate(self.shape) if s == 1 and x.shape[lead + i] != 1)
-        y = x.sum(axis=axes, keepdims=True) if axes else x
-        return y.reshape(self.shape)
-
-    def backward(self, gy):
-        return expand(gy, *self.in_shape)
 
 
 class Amax(Function):
@@ -178,7 +147,6 @@ def max(x, dim=None, keepdim=False):
     """``max(x)``: the largest value. ``max(x, dim)``: (values, indices) along dim; the gradient goes to
     the index position only (PyTorch's rule for max with a dim)."""
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
         return maximum(x, dim)
     return _select(x, dim, keepdim, "argmax", amax)
 
@@ -186,7 +154,6 @@ def max(x, dim=None, keepdim=False):
 def min(x, dim=None, keepdim=False):
     """``min(x)`` or (values, indices) along ``dim``."""
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
         return minimum(x, dim)
     return _select(x, dim, keepdim, "argmin", amin)
 

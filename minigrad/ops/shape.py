@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import Function
+from ..autograd import Expand, Function
 from ..tensor import Tensor
+from .elementwise import as_tensor_pair
 
 
 def _shape_arg(shape):
@@ -49,22 +50,6 @@ class Permute(Function):
 
     def backward(self, gy):
         return permute(gy, *np.argsort(self.axes).tolist())
-
-
-class Expand(Function):
-    save_inputs = False
-    returns_view = True
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def forward(self, x):
-        self.in_shape = x.shape
-        return self.xp.broadcast_to(x, self.shape)
-
-    def backward(self, gy):
-        from .reduce import sum_to
-        return sum_to(gy, self.in_shape)
 
 
 def reshape(x, *shape):
@@ -259,7 +244,6 @@ def cat(tensors, dim=0):
         raise ValueError("cat: expected a non-empty list of tensors")
     first = tensors[0]
     axis = _axis(dim, first.ndim)
-    from .elementwise import as_tensor_pair
     for i, t in enumerate(tensors[1:], 1):
         if t.ndim != first.ndim or t.shape[:axis] + t.shape[axis + 1:] != first.shape[:axis] + first.shape[axis + 1:]:
             raise RuntimeError(f"cat: sizes must match except in dimension {axis}: tensor 0 has shape "

@@ -1,5 +1,7 @@
-"""Kernels: the Numba (and, with a GPU, CuPy) kernels agree with the plain-loop oracle in reference.py,
-and col2im is the adjoint of im2col."""
+"""Kernels: the Numba (and, with a GPU, CuPy) kernels agree with the NumPy oracle in reference.py, which
+agrees with scalar loops written from the definition here; each backward is the adjoint of its forward; and
+the three kernel modules share one contract (names and signatures)."""
+import inspect
 import os
 import subprocess
 import sys
@@ -12,14 +14,15 @@ import minigrad  # noqa: F401  (makes minigrad.kernels importable from a source 
 from minigrad import backend
 
 backend.kernels(np.zeros(1))      # loads minigrad.kernels (installed, or the top-level kernels/)
-from minigrad.kernels import cpu, reference  # noqa: E402
+from minigrad.kernels import cpu, gpu, reference  # noqa: E402
+from minigrad.kernels.geometry import Geometry  # noqa: E402
 
 GPU = pytest.mark.skipif(not minigrad.is_cuda_available(), reason="no CUDA GPU (or no CuPy)")
 
 
 @st.composite
 def geometries(draw, pool=False):
-    """(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW) for a small random window geometry."""
+    """(x, Geometry) for a small random window geometry (pooling: padding at most half the kernel)."""
     KH, KW = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     SH, SW, DH, DW = (draw(st.integers(1, 3)) for _ in range(4))
     if pool:
@@ -33,72 +36,123 @@ def geometries(draw, pool=False):
     N, C = draw(st.integers(1, 2)), draw(st.integers(1, 3))
     seed = draw(st.integers(0, 2 ** 16))
     x = np.random.default_rng(seed).standard_normal((N, C, H, W))
-    return x, (KH, KW, SH, SW, PH, PW, DH, DW), (OH, OW)
+    return x, Geometry(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
+
+
+def _reads(g, oh, ow):
+    """The definition: the input positions (kh, kw, ih, iw) that output (oh, ow) reads, in scan order."""
+    for kh in range(g.KH):
+        for kw in range(g.KW):
+            yield kh, kw, oh * g.SH - g.PH + kh * g.DH, ow * g.SW - g.PW + kw * g.DW
+
+
+def naive_im2col(x, g):
+    col = np.zeros(x.shape[:2] + (g.KH, g.KW, g.OH, g.OW))
+    for oh in range(g.OH):
+        for ow in range(g.OW):
+            for kh, kw, ih, iw in _reads(g, oh, ow):
+                if 0 <= ih < g.H and 0 <= iw < g.W:
+                    col[:, :, kh, kw, oh, ow] = x[:, :, ih, iw]
+    return col
+
+
+def naive_maxpool(x, g):
+    """PyTorch's rule, one window at a time: first maximum wins, NaN wins, and a window with nothing above
+    -inf reports its first in-range offset."""
+    N, C = x.shape[:2]
+    y, idx = np.empty((N, C, g.OH, g.OW)), np.empty((N, C, g.OH, g.OW), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for oh in range(g.OH):
+                for ow in range(g.OW):
+                    reads = [(ih, iw) for _, _, ih, iw in _reads(g, oh, ow) if ih >= 0 and iw >= 0]
+                    best, arg = -np.inf, reads[0][0] * g.W + reads[0][1]
+                    for ih, iw in reads:
+                        if ih < g.H and iw < g.W and (x[n, c, ih, iw] > best or np.isnan(x[n, c, ih, iw])):
+                            best, arg = x[n, c, ih, iw], ih * g.W + iw
+                    y[n, c, oh, ow], idx[n, c, oh, ow] = best, arg
+    return y, idx
 
 
 @settings(max_examples=40)
 @given(geometries())
 def test_im2col_col2im_match_reference(case):
-    x, g, (OH, OW) = case
-    col = reference.im2col(x, *g, OH, OW)
-    np.testing.assert_array_equal(cpu.im2col(x, *g, OH, OW), col)
-    np.testing.assert_array_equal(reference.im2col_slices(x, *g, OH, OW), col)
+    x, g = case
+    col = reference.im2col(x, g)
+    np.testing.assert_array_equal(col, naive_im2col(x, g))
+    np.testing.assert_array_equal(cpu.im2col(x, g), col)
     c = np.random.default_rng(1).standard_normal(col.shape)
-    H, W = x.shape[2:]
-    gx = reference.col2im(c, H, W, *g[2:])
-    np.testing.assert_allclose(cpu.col2im(c, H, W, *g[2:]), gx, atol=1e-12)
-    np.testing.assert_allclose(reference.col2im_slices(c, H, W, *g[2:]), gx, atol=1e-12)
+    gx = reference.col2im(c, g)
+    np.testing.assert_allclose(cpu.col2im(c, g), gx, atol=1e-12)
     # adjoint: <im2col(x), c> == <x, col2im(c)>
     np.testing.assert_allclose(np.vdot(col, c), np.vdot(x, gx), rtol=1e-10, atol=1e-10)
 
 
-def test_im2col_float32_and_out_buffer():
+@pytest.mark.parametrize("kernels", [cpu, reference], ids=["cpu", "reference"])
+def test_im2col_col2im_fill_out_buffers(kernels):
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 17)).astype(np.float32)
+    g = Geometry(3, 3, 1, 1, 1, 1, 1, 1, 5, 17, 5, 17)
     out = np.full((2, 3, 3, 3, 5, 17), 7, np.float32)
-    col = cpu.im2col(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 17, out=out)
+    col = kernels.im2col(x, g, out=out)
     assert col is out and col.dtype == np.float32
-    np.testing.assert_array_equal(col, reference.im2col(x, 3, 3, 1, 1, 1, 1, 1, 1, 5, 17))
+    np.testing.assert_array_equal(col, naive_im2col(x, g))
+    gx = np.full((2, 3, 5, 17), 7, np.float32)
+    assert kernels.col2im(col, g, out=gx) is gx
+    np.testing.assert_allclose(gx, reference.col2im(col.astype(np.float64), g), rtol=1e-6)
 
 
 @settings(max_examples=40)
-@given(geometries(pool=True))
-def test_maxpool_kernels_match_reference(case):
-    x, g, (OH, OW) = case
-    y, idx = reference.maxpool2d_forward(x, *g, OH, OW)
-    y2, idx2 = cpu.maxpool2d_forward(x, *g, OH, OW)
+@given(geometries(pool=True), st.booleans())
+def test_maxpool_kernels_match_reference(case, with_specials):
+    x, g = case
+    if with_specials:        # ties, -inf and NaN: the index rules matter
+        x = np.round(x)
+        x.flat[::3], x.flat[1::7] = -np.inf, np.nan
+    y, idx = reference.maxpool2d_forward(x, g)
+    y0, idx0 = naive_maxpool(x, g)
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(idx, idx0)
+    y2, idx2 = cpu.maxpool2d_forward(x, g)
     np.testing.assert_array_equal(y2, y)
     np.testing.assert_array_equal(idx2, idx)
     gy = np.random.default_rng(2).standard_normal(y.shape)
-    H, W = x.shape[2:]
-    gx = reference.maxpool2d_backward(gy, idx, H, W)
-    np.testing.assert_allclose(cpu.maxpool2d_backward(gy, idx, H, W), gx, atol=1e-12)
-    np.testing.assert_array_equal(cpu.maxpool2d_gather(gx, idx), reference.maxpool2d_gather(gx, idx))
+    gx = reference.maxpool2d_backward(gy, idx, g)
+    np.testing.assert_allclose(cpu.maxpool2d_backward(gy, idx, g), gx, atol=1e-12)
+    np.testing.assert_array_equal(cpu.maxpool2d_gather(gx, idx, g), reference.maxpool2d_gather(gx, idx, g))
+    np.testing.assert_allclose(np.vdot(reference.maxpool2d_gather(gx, idx, g), gy), np.vdot(gx, gx),
+                               rtol=1e-10, atol=1e-10)
 
 
 def test_maxpool_ties_go_to_the_first_position():
     x = np.zeros((1, 1, 4, 4))
-    y, idx = cpu.maxpool2d_forward(x, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2)
+    g = Geometry(3, 3, 1, 1, 0, 0, 1, 1, 4, 4, 2, 2)
+    y, idx = cpu.maxpool2d_forward(x, g)
     np.testing.assert_array_equal(idx[0, 0], [[0, 1], [4, 5]])    # each window's top-left element
-    gx = cpu.maxpool2d_backward(np.ones_like(y), idx, 4, 4)
+    gx = cpu.maxpool2d_backward(np.ones_like(y), idx, g)
     assert gx.sum() == 4 and gx[0, 0, 0, 0] == 1
 
 
 @settings(max_examples=40)
 @given(geometries(pool=True), st.booleans(), st.sampled_from([0, 0, 3]))
 def test_avgpool_kernels_match_reference(case, count_include_pad, divisor):
-    x, (KH, KW, SH, SW, PH, PW, _, _), _ = case
-    H, W = x.shape[2:]
-    OH, OW = (H + 2 * PH - KH) // SH + 1, (W + 2 * PW - KW) // SW + 1
+    x, g = case
+    OH, OW = (g.H + 2 * g.PH - g.KH) // g.SH + 1, (g.W + 2 * g.PW - g.KW) // g.SW + 1
     if OH < 1 or OW < 1:
         return
-    args = (KH, KW, SH, SW, PH, PW)
-    y = reference.avgpool2d_forward(x, *args, OH, OW, count_include_pad, divisor)
-    np.testing.assert_allclose(cpu.avgpool2d_forward(x, *args, OH, OW, count_include_pad, divisor), y,
-                               atol=1e-12)
+    g = g._replace(DH=1, DW=1, OH=OH, OW=OW)
+    opts = dict(count_include_pad=count_include_pad, divisor_override=divisor)
+    y = reference.avgpool2d_forward(x, g, **opts)
+    for oh, ow in [(0, 0), (OH - 1, OW - 1)]:           # the definition, at two corners
+        vals = [x[:, :, ih, iw] for _, _, ih, iw in _reads(g, oh, ow) if 0 <= ih < g.H and 0 <= iw < g.W]
+        d = divisor or (len(list(_reads(g, oh, ow))) if count_include_pad else len(vals))
+        if count_include_pad and not divisor:   # windows are clipped to the padded input
+            d = (min(oh * g.SH - g.PH + g.KH, g.H + g.PH) - (oh * g.SH - g.PH)) * \
+                (min(ow * g.SW - g.PW + g.KW, g.W + g.PW) - (ow * g.SW - g.PW))
+        np.testing.assert_allclose(y[:, :, oh, ow], sum(vals) / d, atol=1e-12)
+    np.testing.assert_allclose(cpu.avgpool2d_forward(x, g, **opts), y, atol=1e-12)
     gy = np.random.default_rng(3).standard_normal(y.shape)
-    gx = reference.avgpool2d_backward(gy, H, W, *args, count_include_pad, divisor)
-    np.testing.assert_allclose(cpu.avgpool2d_backward(gy, H, W, *args, count_include_pad, divisor), gx,
-                               atol=1e-12)
+    gx = reference.avgpool2d_backward(gy, g, **opts)
+    np.testing.assert_allclose(cpu.avgpool2d_backward(gy, g, **opts), gx, atol=1e-12)
     np.testing.assert_allclose(np.vdot(y, gy), np.vdot(x, gx), rtol=1e-10, atol=1e-10)
 
 
@@ -106,8 +160,11 @@ def test_avgpool_kernels_match_reference(case, count_include_pad, divisor):
 @given(st.integers(1, 9), st.integers(1, 9), st.integers(1, 5), st.integers(1, 5), st.integers(0, 99))
 def test_adaptive_maxpool_matches_reference(H, W, OH, OW, seed):
     x = np.random.default_rng(seed).standard_normal((2, 2, H, W))
-    y, idx = reference.adaptive_maxpool2d_forward(x, OH, OW)
-    y2, idx2 = cpu.adaptive_maxpool2d_forward(x, OH, OW)
+    g = Geometry.adaptive(H, W, OH, OW)
+    y, idx = reference.adaptive_maxpool2d_forward(x, g)
+    h0, h1 = 0, -(-H // OH)
+    np.testing.assert_array_equal(y[:, :, 0, 0], x[:, :, h0:h1, :-(-W // OW)].max((2, 3)))
+    y2, idx2 = cpu.adaptive_maxpool2d_forward(x, g)
     np.testing.assert_array_equal(y2, y)
     np.testing.assert_array_equal(idx2, idx)
 
@@ -116,15 +173,15 @@ def test_kernels_run_without_jit():
     """NUMBA_DISABLE_JIT=1 turns the kernels into plain Python; they still agree with the oracle."""
     code = (
         "import numpy as np, minigrad; from minigrad import backend; backend.kernels(np.zeros(1));"
-        "from minigrad.kernels import cpu, reference as r;"
+        "from minigrad.kernels import cpu, reference as r; from minigrad.kernels.geometry import Geometry as G;"
         "x = np.random.default_rng(0).standard_normal((1, 2, 5, 6));"
-        "assert (cpu.im2col(x, 3, 2, 2, 1, 1, 0, 1, 2, 3, 4) == r.im2col(x, 3, 2, 2, 1, 1, 0, 1, 2, 3, 4)).all();"
-        "c = r.im2col(x, 3, 2, 2, 1, 1, 0, 1, 2, 3, 4);"
-        "assert np.allclose(cpu.col2im(c, 5, 6, 2, 1, 1, 0, 1, 2), r.col2im(c, 5, 6, 2, 1, 1, 0, 1, 2));"
-        "assert (cpu.maxpool2d_forward(x, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3)[1] =="
-        " r.maxpool2d_forward(x, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3)[1]).all();"
-        "assert np.allclose(cpu.avgpool2d_forward(x, 3, 3, 2, 2, 1, 1, 3, 3, False, 0),"
-        " r.avgpool2d_forward(x, 3, 3, 2, 2, 1, 1, 3, 3, False, 0))")
+        "g = G(3, 2, 2, 1, 1, 0, 1, 2, 5, 6, 3, 4); p = G(3, 3, 2, 2, 1, 1, 1, 1, 5, 6, 3, 3);"
+        "assert (cpu.im2col(x, g) == r.im2col(x, g)).all();"
+        "c = r.im2col(x, g);"
+        "assert np.allclose(cpu.col2im(c, g), r.col2im(c, g));"
+        "assert (cpu.maxpool2d_forward(x, p)[1] == r.maxpool2d_forward(x, p)[1]).all();"
+        "assert np.allclose(cpu.avgpool2d_forward(x, p, count_include_pad=False),"
+        " r.avgpool2d_forward(x, p, count_include_pad=False))")
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
 
@@ -134,67 +191,92 @@ def test_kernels_run_without_jit():
 @given(geometries(pool=True))
 def test_gpu_kernels_match_cpu(case):
     import cupy as cp
-    from minigrad.kernels import gpu
-    x, g, (OH, OW) = case
+    x, g = case
     xg = cp.asarray(x)
-    col = cpu.im2col(x, *g, OH, OW)
-    np.testing.assert_array_equal(gpu.im2col(xg, *g, OH, OW).get(), col)
-    H, W = x.shape[2:]
-    np.testing.assert_allclose(gpu.col2im(cp.asarray(col), H, W, *g[2:]).get(), cpu.col2im(col, H, W, *g[2:]),
-                               atol=1e-12)
-    y, idx = cpu.maxpool2d_forward(x, *g, OH, OW)
-    yg, idxg = gpu.maxpool2d_forward(xg, *g, OH, OW)
+    col = cpu.im2col(x, g)
+    np.testing.assert_array_equal(gpu.im2col(xg, g).get(), col)
+    np.testing.assert_allclose(gpu.col2im(cp.asarray(col), g).get(), cpu.col2im(col, g), atol=1e-12)
+    y, idx = cpu.maxpool2d_forward(x, g)
+    yg, idxg = gpu.maxpool2d_forward(xg, g)
     np.testing.assert_array_equal(yg.get(), y)
     np.testing.assert_array_equal(idxg.get(), idx)
     gy = np.random.default_rng(0).standard_normal(y.shape)
-    np.testing.assert_allclose(gpu.maxpool2d_backward(cp.asarray(gy), idxg, H, W).get(),
-                               cpu.maxpool2d_backward(gy, idx, H, W), atol=1e-12)
-    np.testing.assert_array_equal(gpu.maxpool2d_gather(xg, idxg).get(), cpu.maxpool2d_gather(x, idx))
-    KH, KW, SH, SW, PH, PW = g[:6]
-    OH2, OW2 = (H + 2 * PH - KH) // SH + 1, (W + 2 * PW - KW) // SW + 1
+    np.testing.assert_allclose(gpu.maxpool2d_backward(cp.asarray(gy), idxg, g).get(),
+                               cpu.maxpool2d_backward(gy, idx, g), atol=1e-12)
+    np.testing.assert_array_equal(gpu.maxpool2d_gather(xg, idxg, g).get(), cpu.maxpool2d_gather(x, idx, g))
+    OH2, OW2 = (g.H + 2 * g.PH - g.KH) // g.SH + 1, (g.W + 2 * g.PW - g.KW) // g.SW + 1
+    a = g._replace(DH=1, DW=1, OH=OH2, OW=OW2)
     for cip, div in ((True, 0), (False, 0), (True, 3)):
-        a = (KH, KW, SH, SW, PH, PW)
-        np.testing.assert_allclose(gpu.avgpool2d_forward(xg, *a, OH2, OW2, cip, div).get(),
-                                   cpu.avgpool2d_forward(x, *a, OH2, OW2, cip, div), atol=1e-12)
+        opts = dict(count_include_pad=cip, divisor_override=div)
+        np.testing.assert_allclose(gpu.avgpool2d_forward(xg, a, **opts).get(),
+                                   cpu.avgpool2d_forward(x, a, **opts), atol=1e-12)
         gy2 = np.random.default_rng(1).standard_normal((x.shape[0], x.shape[1], OH2, OW2))
-        np.testing.assert_allclose(gpu.avgpool2d_backward(cp.asarray(gy2), H, W, *a, cip, div).get(),
-                                   cpu.avgpool2d_backward(gy2, H, W, *a, cip, div), atol=1e-12)
-    wd = np.random.default_rng(2).standard_normal((x.shape[1], g[0], g[1]))
-    yd = cpu.depthwise_forward(x, wd, *g[2:], OH, OW)
-    np.testing.assert_allclose(gpu.depthwise_forward(xg, cp.asarray(wd), *g[2:], OH, OW).get(), yd, atol=1e-12)
-    np.testing.assert_allclose(gpu.depthwise_transpose(cp.asarray(yd), cp.asarray(wd), H, W, *g[2:]).get(),
-                               cpu.depthwise_transpose(yd, wd, H, W, *g[2:]), atol=1e-12)
-    np.testing.assert_allclose(gpu.depthwise_weight(xg, cp.asarray(yd), g[0], g[1], *g[2:]).get(),
-                               cpu.depthwise_weight(x, yd, g[0], g[1], *g[2:]), atol=1e-10)
-    ya, ia = cpu.adaptive_maxpool2d_forward(x, 2, 3)
-    yag, iag = gpu.adaptive_maxpool2d_forward(xg, 2, 3)
+        np.testing.assert_allclose(gpu.avgpool2d_backward(cp.asarray(gy2), a, **opts).get(),
+                                   cpu.avgpool2d_backward(gy2, a, **opts), atol=1e-12)
+    wd = np.random.default_rng(2).standard_normal((x.shape[1], g.KH, g.KW))
+    yd = cpu.depthwise_forward(x, wd, g)
+    np.testing.assert_allclose(gpu.depthwise_forward(xg, cp.asarray(wd), g).get(), yd, atol=1e-12)
+    np.testing.assert_allclose(gpu.depthwise_transpose(cp.asarray(yd), cp.asarray(wd), g).get(),
+                               cpu.depthwise_transpose(yd, wd, g), atol=1e-12)
+    np.testing.assert_allclose(gpu.depthwise_weight(xg, cp.asarray(yd), g).get(),
+                               cpu.depthwise_weight(x, yd, g), atol=1e-10)
+    ga = Geometry.adaptive(g.H, g.W, 2, 3)
+    ya, ia = cpu.adaptive_maxpool2d_forward(x, ga)
+    yag, iag = gpu.adaptive_maxpool2d_forward(xg, ga)
     np.testing.assert_array_equal(yag.get(), ya)
     np.testing.assert_array_equal(iag.get(), ia)
 
 
-def test_gpu_module_imports_without_cupy():
-    from minigrad.kernels import cpu, gpu  # cupy is imported lazily, inside the kernels
-    missing = [n for n in dir(cpu) if not n.startswith("_") and callable(getattr(cpu, n))
-               and n.endswith(("forward", "backward")) and not hasattr(gpu, n)]
-    assert not missing, f"kernels/gpu.py lacks the CPU kernels' names: {missing}"
+def _contract(module):
+    """{public name: signature} of a kernel module: the functions of minigrad.kernels it holds, and its
+    CHUNK_BYTES."""
+    names = {n: getattr(module, n) for n in dir(module) if not n.startswith("_")}
+    return {n: str(inspect.signature(f)) if inspect.isfunction(f) else type(f).__name__
+            for n, f in names.items()
+            if n == "CHUNK_BYTES" or inspect.isfunction(f) and f.__module__.startswith("minigrad.kernels")}
+
+
+def test_the_three_kernel_modules_share_one_contract():
+    """reference, cpu and gpu export the same kernels with the same signatures (gpu imports without CuPy),
+    every kernel takes its arrays, then the Geometry, then keyword-only options."""
+    ref = _contract(reference)
+    assert _contract(cpu) == ref
+    assert _contract(gpu) == ref
+    assert {"map_chunks", "workers", "CHUNK_BYTES", "im2col", "col2im"} <= set(ref)
+    for name, sig in ref.items():
+        if name in ("map_chunks", "workers", "CHUNK_BYTES"):
+            continue
+        params = list(inspect.signature(getattr(reference, name)).parameters.values())
+        positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert positional[-1] == "g", f"{name}{sig}: the geometry comes last among the positional arguments"
+        assert all(p.kind is p.KEYWORD_ONLY for p in params[len(positional):]), f"{name}{sig}"
+        assert all(p.kind is not p.VAR_POSITIONAL for p in params), f"{name}{sig}"
+
+
+def test_minigrad_kernels_env_var_selects_the_backend(monkeypatch):
+    monkeypatch.setenv("MINIGRAD_KERNELS", "reference")
+    assert backend.kernels(np.zeros(1)) is reference
+    monkeypatch.setenv("MINIGRAD_KERNELS", "numba")
+    with pytest.raises(ValueError, match="MINIGRAD_KERNELS must be one of cpu, reference.*got 'numba'"):
+        backend.kernels(np.zeros(1))
+    monkeypatch.delenv("MINIGRAD_KERNELS")
+    assert backend.kernels(np.zeros(1)) is cpu
 
 
 @settings(max_examples=30)
 @given(geometries())
 def test_depthwise_kernels_match_reference(case):
-    x, (KH, KW, SH, SW, PH, PW, DH, DW), (OH, OW) = case
-    C = x.shape[1]
+    x, g = case
     rng = np.random.default_rng(5)
-    w = rng.standard_normal((C, KH, KW))
-    g = (SH, SW, PH, PW, DH, DW)
-    y = reference.depthwise_forward(x, w, *g, OH, OW)
-    np.testing.assert_allclose(cpu.depthwise_forward(x, w, *g, OH, OW), y, atol=1e-12)
+    w = rng.standard_normal((x.shape[1], g.KH, g.KW))
+    y = reference.depthwise_forward(x, w, g)
+    np.testing.assert_allclose(y, np.einsum("nckhij,ckh->ncij", naive_im2col(x, g), w), atol=1e-12)
+    np.testing.assert_allclose(cpu.depthwise_forward(x, w, g), y, atol=1e-12)
     gy = rng.standard_normal(y.shape)
-    H, W = x.shape[2:]
-    gx = reference.depthwise_transpose(gy, w, H, W, *g)
-    np.testing.assert_allclose(cpu.depthwise_transpose(gy, w, H, W, *g), gx, atol=1e-12)
-    gw = reference.depthwise_weight(x, gy, KH, KW, *g)
-    np.testing.assert_allclose(cpu.depthwise_weight(x, gy, KH, KW, *g), gw, atol=1e-11)
+    gx = reference.depthwise_transpose(gy, w, g)
+    np.testing.assert_allclose(cpu.depthwise_transpose(gy, w, g), gx, atol=1e-12)
+    gw = reference.depthwise_weight(x, gy, g)
+    np.testing.assert_allclose(cpu.depthwise_weight(x, gy, g), gw, atol=1e-11)
     # the three are one bilinear form: <y, gy> == <x, gx> == <w, gw>
     np.testing.assert_allclose(np.vdot(y, gy), np.vdot(x, gx), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(np.vdot(y, gy), np.vdot(w, gw), rtol=1e-10, atol=1e-10)

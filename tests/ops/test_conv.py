@@ -293,3 +293,27 @@ def test_empty_batch_forward_and_backward(K, kw):
     np.testing.assert_array_equal(w.grad.numpy(), np.zeros_like(wa))
     z = F.conv_transpose2d(minigrad.tensor(np.zeros((0, 4, 5, 5))), w.detach())
     assert z.shape[0] == 0
+
+
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_max_pool2d",
+                                "depthwise", "unfold"])
+def test_float16_is_computed_in_float32_and_returned_as_float16(op):
+    """Numba has no float16: the CPU computes half in float32 and rounds the result once, as PyTorch's CPU
+    kernels do; gradients come back in float16 too."""
+    rng = np.random.default_rng(0)
+    x32 = rng.standard_normal((2, 4, 9, 9)).astype(np.float16).astype(np.float32)
+    w32 = rng.standard_normal((4, 1 if op == "depthwise" else 4, 3, 3)).astype(np.float16).astype(np.float32)
+    run = {"conv2d": lambda x, w: F.conv2d(x, w, padding=1, stride=2),
+           "conv_transpose2d": lambda x, w: F.conv_transpose2d(x, w, stride=2),
+           "depthwise": lambda x, w: F.conv2d(x, w, padding=1, groups=4),
+           "max_pool2d": lambda x, w: F.max_pool2d(x, 3, 2, padding=1),
+           "avg_pool2d": lambda x, w: F.avg_pool2d(x, 3, 2, ceil_mode=True),
+           "adaptive_max_pool2d": lambda x, w: F.adaptive_max_pool2d(x, 4),
+           "unfold": lambda x, w: F.unfold(x, 3, padding=1)}[op]
+    x16 = minigrad.tensor(x32.astype(np.float16), requires_grad=True)
+    y16 = run(x16, minigrad.tensor(w32.astype(np.float16)))
+    y32 = run(minigrad.tensor(x32), minigrad.tensor(w32))
+    assert y16.dtype == minigrad.float16
+    np.testing.assert_array_equal(y16.detach().numpy(), y32.numpy().astype(np.float16))
+    y16.backward(minigrad.ones_like(y16))
+    assert x16.grad.dtype == minigrad.float16 and np.isfinite(x16.grad.numpy()).all()

@@ -13,12 +13,17 @@ Nothing else is touched, so a model whose forward uses its layers in some other 
 """
 import copy
 
-import minigrad
+from ...autograd import no_grad
+from ..containers import Sequential
+from ..conv import Conv2d
+from ..linear import Identity
+from ..normalization import BatchNorm2d
+from ..parameter import Parameter
 
 
 def fuse_conv_bn_weights(conv_w, conv_b, mean, var, eps, gamma, beta):
     """The folded (weight, bias) Tensors for conv (``conv_w``, ``conv_b`` or None) followed by BatchNorm."""
-    with minigrad.no_grad():
+    with no_grad():
         scale = (var + eps).rsqrt() if hasattr(var, "rsqrt") else 1.0 / (var + eps).sqrt()
         if gamma is not None:
             scale = scale * gamma
@@ -30,9 +35,8 @@ def fuse_conv_bn_weights(conv_w, conv_b, mean, var, eps, gamma, beta):
 
 
 def _fuse_pair(parent, conv_name, bn_name):
-    from ... import nn
     conv, bn = getattr(parent, conv_name), getattr(parent, bn_name)
-    if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
+    if not (isinstance(conv, Conv2d) and isinstance(bn, BatchNorm2d)):
         return False
     if bn.training:
         raise RuntimeError(f"fuse_conv_bn: {bn_name} is in training mode; call model.eval() first "
@@ -41,18 +45,18 @@ def _fuse_pair(parent, conv_name, bn_name):
         return False
     w, b = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps,
                                 bn.weight, bn.bias)
-    with minigrad.no_grad():  # in place: the Parameter objects (and any optimizer's references) stay
+    with no_grad():  # in place: the Parameter objects (and any optimizer's references) stay
         conv.weight.copy_(w)
         if conv.bias is not None:
             conv.bias.copy_(b)
     if conv.bias is None:
-        conv.register_parameter("bias", nn.Parameter(b.to(conv.weight.dtype),
+        conv.register_parameter("bias", Parameter(b.to(conv.weight.dtype),
                                                      requires_grad=conv.weight.requires_grad))
     # replace the BatchNorm in its slot (plain setattr may move a re-assigned child to the end of the order)
     if bn_name in getattr(parent, "_modules", {}):
-        parent._modules[bn_name] = nn.Identity()
+        parent._modules[bn_name] = Identity()
     else:
-        setattr(parent, bn_name, nn.Identity())
+        setattr(parent, bn_name, Identity())
     return True
 
 
@@ -62,14 +66,13 @@ def fuse_conv_bn(model, inplace=True):
     Outputs equal the unfused model's up to float32 rounding. The model must be in eval mode. With
     ``inplace=False`` a deep copy is fused and the original is left as it was.
     """
-    from ... import nn
     if not inplace:
         model = copy.deepcopy(model)
     for module in list(model.modules()):
-        if isinstance(module, nn.Sequential):
+        if isinstance(module, Sequential):
             children = list(module.named_children())
             for (cn, c), (bn_, b) in zip(children, children[1:]):
-                if isinstance(c, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
+                if isinstance(c, Conv2d) and isinstance(b, BatchNorm2d):
                     _fuse_pair(module, cn, bn_)
         for conv_name, bn_name in getattr(module, "conv_bn_pairs", ()):
             _fuse_pair(module, conv_name, bn_name)

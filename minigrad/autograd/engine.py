@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from .tensor import Tensor
+from ..tensor import Tensor
 
 # ---------------------------------------------------------------------------------------------- grad mode
 
@@ -67,12 +67,10 @@ class Function:
 
     Hyper-parameters go to ``__init__``; apply with ``Op(*hyper)(*inputs)``. ``backward`` receives the
     output gradient as a Tensor and returns one Tensor (or None) per forward input, in order.
-    ``first_order_only = True`` marks a fused backward on raw arrays: differentiating it again raises.
     ``save_inputs = False`` (backward never calls ``saved_inputs()``) lets intermediates be freed early;
     ``save_output = True`` is needed for ``saved_output()``.
     """
 
-    first_order_only = False
     returns_view = False   # the output may share memory with input 0 (reshape, permute, basic indexing)
     # What backward reads, kept alive until the pass is over: the inputs (``saved_inputs()``; ops whose
     # backward needs none of them say False, so intermediates die as early as in PyTorch) and the output
@@ -186,30 +184,42 @@ def _check_same_device(op, tensors):
                 f"{first} and {t.device} (shapes {tuple(tensors[0].shape)} and {tuple(t.shape)})")
 
 
-class _SecondOrderError(Function):
-    """Stands in the graph for a gradient computed by a first-order-only backward."""
+# ------------------------------------------------------------------------------------------ broadcasting
+# Broadcasting and its adjoint live here, beside the engine that undoes every broadcast (``_fit``).
+
+class Expand(Function):
+    """x broadcast to ``shape`` without copying (a view); the gradient is summed back."""
     save_inputs = False
+    returns_view = True
 
-    def __init__(self, op):
-        self.op = op
+    def __init__(self, shape):
+        self.shape = tuple(shape)
 
-    def forward(self, gx):
-        return gx
+    def forward(self, x):
+        self.in_shape = x.shape
+        return self.xp.broadcast_to(x, self.shape)
 
     def backward(self, gy):
-        raise RuntimeError(
-            f"{self.op} has a fused first-order backward only; it cannot be differentiated twice "
-            f"(create_graph=True through it gives gradients that are not themselves differentiable)")
+        return SumTo(self.in_shape)(gy) if gy.shape != self.in_shape else gy
 
-    @classmethod
-    def barrier(cls, gx, op):
-        """``gx`` as a graph leaf-node that raises if a second backward ever reaches it."""
-        out = Tensor._wrap(gx.array, True)
-        node = cls(op)
-        node.next_functions, node.meta, node.needs_input_grad, node.freed = (), (), (), False
-        node.output = weakref.ref(out)
-        out.grad_fn = node
-        return out
+
+class SumTo(Function):
+    """Sum a broadcast array back down to ``shape`` (the adjoint of broadcasting)."""
+    save_inputs = False
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, s in enumerate(self.shape) if s == 1 and x.shape[lead + i] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(self.shape)
+
+    def backward(self, gy):
+        return Expand(self.in_shape)(gy)
 
 
 # ----------------------------------------------------------------------------------------------- engine
@@ -239,8 +249,7 @@ def _topo_order(roots):
 def _fit(gx, shape, dtype):
     """Sum a broadcast gradient back to its input's shape and cast it to the input's dtype."""
     if gx.shape != shape:
-        from .ops.reduce import sum_to
-        gx = sum_to(gx, shape)
+        gx = SumTo(shape)(gx)
     if gx.dtype != dtype:
         gx = gx.to(dtype)
     return gx
@@ -304,8 +313,6 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
             for gx, nxt, (shape, dtype) in zip(gxs, fn.next_functions, fn.meta):
                 if gx is None or nxt is None:
                     continue
-                if create_graph and fn.first_order_only:
-                    gx = _SecondOrderError.barrier(gx, fn.name())
                 gx = _fit(gx, shape, dtype)
                 if isinstance(nxt, Function):
                     _accumulate(grads, nxt, gx)
@@ -397,6 +404,3 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = g.detach()
         result.append(g)
     return tuple(result)
-
-
-from .gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: E402  (public here, like PyTorch)

@@ -12,8 +12,9 @@ import warnings
 
 import numpy as np
 
-from . import backend
-from .tensor import Tensor
+from .. import backend
+from ..tensor import Tensor
+from .engine import grad
 
 
 class GradcheckError(RuntimeError):
@@ -54,7 +55,6 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     relative error (or returns False when ``raise_exception=False``). It warns when an element sits on a
     kink (one-sided differences disagree), where no derivative exists to check.
     """
-    from .autograd import grad
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     _check_float64(inputs)
     rng = np.random.default_rng(seed)
@@ -160,7 +160,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   fast_mode=False, seed=0, **kwargs):
     """Check second derivatives: gradcheck of ``(inputs, v) -> grad(func(inputs), inputs, v,
     create_graph=True)``, with a random ``v`` unless ``grad_outputs`` is given."""
-    from .autograd import grad
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     rng = np.random.default_rng(seed + 1)
     outs = _outputs(func, inputs)
