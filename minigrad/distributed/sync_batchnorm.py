@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Function, no_grad
+from ..autograd import Function, is_grad_enabled, no_grad
 from ..nn.normalization import _BatchNorm, _InstanceNorm
 from ..ops.normalization import _channel_shape
 from ..ops.shape import reshape
@@ -22,8 +22,7 @@ class SyncStandardize(Function):
 
     With M the global count per channel and the sums taken over all ranks:
         dx = rstd * (gy - sum(gy) / M - xhat * sum(gy * xhat) / M)
-    First-order only (its backward is a collective on raw arrays)."""
-    first_order_only = True
+    First-order only: its backward is a collective on raw arrays, so ``create_graph=True`` raises."""
     save_inputs = False
     save_output = True
 
@@ -45,6 +44,9 @@ class SyncStandardize(Function):
         return ((x64 - mean.reshape(shape)) * self.rstd).astype(x.dtype)
 
     def backward(self, gy):
+        if is_grad_enabled():
+            raise RuntimeError("SyncBatchNorm's backward is first-order only: it cannot be differentiated again "
+                               "(create_graph=True); use BatchNorm for higher-order gradients")
         xp, xhat, g = self.xp, self.saved_output().array, gy.array
         C = g.shape[1]
         sums = xp.concatenate([g.sum(axis=self.axes, dtype=np.float64),

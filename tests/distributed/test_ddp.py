@@ -122,6 +122,14 @@ except dist.DistributedError as e:
     assert "rank 1 holds a different model than rank 0" in str(e) and "(6, 4)" in str(e) and "(5, 4)" in str(e), e
 else:
     raise AssertionError("no error for different models")
+# SyncBatchNorm's backward is a collective: first-order only, and it says so
+sbn, xx = nn.SyncBatchNorm(2), minigrad.randn(4, 2, requires_grad=True)
+try:
+    minigrad.autograd.grad((sbn(xx) ** 2).sum(), xx, create_graph=True)
+except RuntimeError as e:
+    assert "first-order only" in str(e), e
+else:
+    raise AssertionError("create_graph through SyncBatchNorm should raise")
 print(f"rank {rank} ok")
 """
 
