@@ -155,3 +155,16 @@ def barrier():
     g = group()
     if g.size > 1:
         g.wait(g.comm.Ibarrier(), "barrier")
+
+
+def broadcast_object(obj, src=0):
+    """Rank ``src``'s picklable ``obj`` on every rank (others pass anything, e.g. None)."""
+    return allgather_object(obj)[src] if group().size > 1 else obj
+
+
+def sum_over_ranks(*numbers):
+    """The sums over all ranks of a few Python numbers (float64), as a tuple; alone, the numbers themselves.
+    A collective: every rank calls it (the training loop's metrics: loss sums, counts)."""
+    if group().size == 1:
+        return numbers
+    return tuple(float(v) for v in allreduce_array(np.array(numbers, np.float64), "sum"))

@@ -42,9 +42,10 @@ class _Group:
             if spins > 200:                # after a short spin, yield the core to the other ranks
                 time.sleep(0.0002)
             if time.monotonic() > deadline:
+                others = f"rank {1 - self.rank}" if self.size == 2 else "the other ranks"
                 raise DistributedTimeoutError(
-                    f"rank {self.rank} of {self.size}: {what} waited {self.timeout:g} s for the other ranks "
-                    f"(one of them failed, was killed or is stuck); aborting the job")
+                    f"{what} waited {self.timeout:g} s for {others} (failed, killed or stuck); raise "
+                    f"$MINIGRAD_DIST_TIMEOUT if a step really takes that long")
 
 
 _group: _Group | None = None
@@ -134,3 +135,22 @@ def abort(message, code=1):
 def _abort_on_exception(kind, value, tb):
     traceback.print_exception(kind, value, tb)
     abort(f"{kind.__name__}: {value}")
+
+
+class abort_on_error:
+    """``with abort_on_error():`` an exception (not Ctrl-C) on any rank of a job of several ends the whole
+    job at once: one line ``minigrad: error: rank R of N failed: ...`` (with ``debug`` the traceback too),
+    then MPI_Abort, so the other ranks never wait for it. Alone, the exception passes through unchanged."""
+
+    def __init__(self, debug=False):
+        self.debug = debug
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is None or not issubclass(kind, Exception) or group().size == 1:
+            return False
+        if self.debug:
+            traceback.print_exception(kind, value, tb)
+        abort(" ".join(str(value).split()) or kind.__name__)

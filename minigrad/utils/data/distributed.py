@@ -20,9 +20,9 @@ class DistributedSampler:
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         if num_replicas is None or rank is None:
-            from ... import distributed
-            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
-            rank = distributed.get_rank() if rank is None else rank
+            from ...distributed.group import get_rank, get_world_size
+            num_replicas = get_world_size() if num_replicas is None else num_replicas
+            rank = get_rank() if rank is None else rank
         if not (isinstance(num_replicas, (int, np.integer)) and num_replicas >= 1):
             raise ValueError(f"DistributedSampler: num_replicas must be an int >= 1, got {num_replicas!r}")
         if not (isinstance(rank, (int, np.integer)) and 0 <= rank < num_replicas):
