@@ -128,6 +128,8 @@ def abort(message, code=1):
     print(f"minigrad.distributed: rank {g.rank} of {g.size} failed: {message}; aborting all {g.size} ranks",
           file=sys.stderr, flush=True)
     if g.comm is not None and g.size > 1:
+        sys.stdout.flush()
+        time.sleep(0.3)       # let the launcher relay this rank's last lines before MPI_Abort ends it
         g.comm.Abort(code)
     sys.exit(code)
 

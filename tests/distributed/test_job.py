@@ -34,7 +34,7 @@ def test_two_ranks_reach_the_one_process_accuracy_and_only_rank_0_reports(tmp_pa
     one_process(tmp_path, "--epochs", "4", "--out", "alone")
     proc = run_mpi(JOB, tmp_path, args=[*FLAGS, "--epochs", "4", "--out", "two"])
     first = proc.stdout.splitlines()[0]
-    assert "x 2 ranks (MPI; global batch 64 = 2 x 32)" in first, proc.stdout
+    assert "x 2 ranks (MPI; global batch 64 = 2 x 32; rank 0 pid" in first, proc.stdout
     assert proc.stdout.count("epoch 4/4") == 1 and proc.stdout.count("done in") == 1, proc.stdout
     alone, two = metrics(tmp_path / "alone"), metrics(tmp_path / "two")
     assert len(two) == 4
