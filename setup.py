@@ -35,6 +35,8 @@ setup(
     extras_require={
         "train": TRAIN_DEPS,
         "dev": TEST_DEPS + TRAIN_DEPS + ["safetensors>=0.4"],
+        # MPI from PyPI wheels: no system packages (MPICH's wheel runs as root; a system MPI works too)
+        "distributed": ["mpi4py>=4", "mpich>=4"],
         "cuda12": ["cupy-cuda12x>=13"],
         "cuda13": ["cupy-cuda13x>=13"],
     },

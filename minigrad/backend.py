@@ -115,6 +115,23 @@ def device(spec) -> Device:
     return d
 
 
+def nccl():
+    """CuPy's NCCL binding (``cupy.cuda.nccl``, for ``minigrad.distributed``), or None where CuPy or its NCCL
+    is missing."""
+    if _load_cupy() is None:
+        return None
+    try:
+        from cupy.cuda import nccl as binding
+        return binding
+    except Exception:
+        return None
+
+
+def current_stream_ptr(a) -> int:
+    """The raw pointer of the CUDA stream CuPy now runs on, for the CuPy array ``a``'s device."""
+    return xp_of(a).cuda.get_current_stream().ptr
+
+
 def is_cupy_array(a) -> bool:
     return _cupy not in (None, False) and isinstance(a, _cupy.ndarray)
 
