@@ -270,7 +270,7 @@ class _Decoder:
         a = self.array(i)
         dev = self.device_for(obj.get("device", "cpu"))
         arr = backend.to_device(a, dev)
-        requires_grad = bool(obj.get("requires_grad", False)) and arr.dtype.kind in "fc"
+        requires_grad = bool(obj.get("requires_grad", False)) and arr.dtype.kind == "f"
         if obj.get("parameter"):
             from .nn import Parameter
             t = Parameter(Tensor._wrap(arr), requires_grad=requires_grad)

@@ -11,9 +11,11 @@ from . import backend, dtypes, random
 
 
 def _check_can_require_grad(dtype):
-    if dtype.kind not in "fc":
+    if dtype.kind != "f":
         raise RuntimeError(f"only tensors of floating point dtype can require gradients, got "
-                           f"{dtypes.name(dtype)} (make it float: t.float() or dtype=minigrad.float32)")
+                           f"{dtypes.name(dtype)} (make it float: t.float() or dtype=minigrad.float32"
+                           + ("; minigrad's backward formulas are real: complex autograd is not supported)"
+                              if dtype.kind == "c" else ")"))
 
 
 class Tensor:

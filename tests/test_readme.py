@@ -32,3 +32,13 @@ def test_readme_training_loop_runs():
     assert out.returncode == 0, out.stderr
     losses = [float(v) for v in re.findall(r"mean loss ([0-9.]+)", out.stdout)]
     assert len(losses) == 2 and losses[1] < losses[0] and losses[1] < 0.5, out.stdout
+
+
+def test_readme_adding_an_op_example_runs_and_is_the_code_in_ops():
+    import inspect
+    from minigrad.ops import activation
+    code = _block_after("readme-adding-an-op")
+    exec(compile(code, "README.md", "exec"), {})          # its own gradcheck assert runs here
+    shown = [line.split("#")[0].rstrip() for line in code.splitlines()]
+    for line in inspect.getsource(activation.Softshrink).splitlines():
+        assert line.split("#")[0].rstrip() in shown, f"the README's Softshrink differs from ops: {line!r}"

@@ -6,8 +6,8 @@ import math
 
 from . import functional as F
 from . import init
-from .linear import factory
 from .module import Module
+from .parameter import empty_parameter
 
 
 def _pair(v):
@@ -50,9 +50,9 @@ class _ConvNd(Module):
             self._reversed_padding_repeated_twice = tuple(p for p in reversed(self.padding) for _ in range(2))
         shape = ((in_channels, out_channels // groups) if transposed else
                  (out_channels, in_channels // groups)) + self.kernel_size
-        self.weight = factory(shape, device, dtype)
+        self.weight = empty_parameter(shape, device, dtype)
         if bias:
-            self.bias = factory((out_channels,), device, dtype)
+            self.bias = empty_parameter((out_channels,), device, dtype)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -3,11 +3,11 @@
 This file only gathers; each op is defined in ``minigrad.ops``.
 """
 # -- core: activations and linear algebra (minigrad/ops/elementwise.py, reduce.py, linalg.py)
-from ..ops import linear, log_softmax, relu, sigmoid, softmax, tanh
+from ..ops import linear, log_softmax, sigmoid, softmax, tanh
 
 # -- nn: activations, normalisation, losses (minigrad/ops/activation.py, norm.py, loss.py)
-from ..ops.activation import (elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, logsigmoid, mish, relu6,
-                              silu, softmin, softplus, softsign, tanhshrink, threshold)
+from ..ops.activation import (elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, logsigmoid, mish, relu,
+                              relu6, silu, softmin, softplus, softshrink, softsign, tanhshrink, threshold)
 from ..ops.embedding import embedding, one_hot
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                         kl_div, l1_loss, mse_loss, multi_margin_loss, nll_loss, smooth_l1_loss)

@@ -7,12 +7,7 @@ from .. import creation
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import Parameter
-
-
-def factory(shape, device=None, dtype=None):
-    """An uninitialised Parameter of ``shape`` (filled by the layer's reset_parameters)."""
-    return Parameter(creation.empty(*shape, dtype=dtype, device=device))
+from .parameter import Parameter, empty_parameter
 
 
 class Identity(Module):
@@ -32,9 +27,9 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = factory((out_features, in_features), device, dtype)
+        self.weight = empty_parameter((out_features, in_features), device, dtype)
         if bias:
-            self.bias = factory((out_features,), device, dtype)
+            self.bias = empty_parameter((out_features,), device, dtype)
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

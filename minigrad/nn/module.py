@@ -377,7 +377,7 @@ class Module:
                 dtype = a
         if dtype is not None:
             dtype = np.dtype(dtype)
-            if dtype.kind not in "fc":
+            if dtype.kind != "f":
                 raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         dev = backend.device(device) if device is not None else None
 

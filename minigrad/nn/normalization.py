@@ -5,11 +5,26 @@ from .. import creation, dtypes
 from ..autograd import no_grad
 from . import functional as F
 from . import init
-from .linear import factory
 from .module import Module
+from .parameter import empty_parameter
 
 
-class _BatchNorm(Module):
+class _Affine(Module):
+    """A normalisation layer's optional affine transform: weight (ones) and bias (zeros) of ``shape``."""
+
+    def _init_affine(self, shape, affine, bias, device, dtype):
+        self.use_bias = affine and bias
+        for name, wanted in (("weight", affine), ("bias", affine and bias)):
+            self.register_parameter(name, empty_parameter(shape, device, dtype) if wanted else None)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+
+class _BatchNorm(_Affine):
     """Batch normalisation over the channel dimension 1.
 
     Training mode normalises with the batch's statistics and, with ``track_running_stats``, updates the
@@ -29,16 +44,8 @@ class _BatchNorm(Module):
                  device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats, self.use_bias = affine, track_running_stats, affine and bias
-        if affine:
-            self.weight = factory((num_features,), device, dtype)
-            if bias:
-                self.bias = factory((num_features,), device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self._init_affine((num_features,), affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", creation.zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", creation.ones(num_features, dtype=dtype, device=device))
@@ -58,10 +65,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        super().reset_parameters()
 
     def _check_input_dim(self, input):
         if input.ndim not in self._dims:
@@ -134,30 +138,16 @@ class InstanceNorm2d(_InstanceNorm):
     _dims = (3, 4)
 
 
-class LayerNorm(Module):
+class LayerNorm(_Affine):
     """Normalise over the last dimensions given by ``normalized_shape``; weight (ones) and bias (zeros)
     of that shape when ``elementwise_affine``."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.eps, self.elementwise_affine, self.use_bias = eps, elementwise_affine, elementwise_affine and bias
-        if elementwise_affine:
-            self.weight = factory(self.normalized_shape, device, dtype)
-            if bias:
-                self.bias = factory(self.normalized_shape, device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self._init_affine(self.normalized_shape, elementwise_affine, bias, device, dtype)
         self.reset_parameters()
-
-    def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -167,7 +157,7 @@ class LayerNorm(Module):
                 f"bias={self.use_bias}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_Affine):
     """Normalise groups of ``num_channels / num_groups`` channels per sample; per-channel affine."""
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
@@ -175,23 +165,8 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        self.use_bias = affine and bias
-        if affine:
-            self.weight = factory((num_channels,), device, dtype)
-            if bias:
-                self.bias = factory((num_channels,), device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self._init_affine((num_channels,), affine, bias, device, dtype)
         self.reset_parameters()
-
-    def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
 
     def forward(self, input):
         if input.ndim < 2 or input.shape[1] != self.num_channels:

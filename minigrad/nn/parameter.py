@@ -33,3 +33,8 @@ class Parameter(Tensor):
 
 def _rebuild(array, requires_grad):
     return Parameter(Tensor._wrap(array), requires_grad)
+
+
+def empty_parameter(shape, device=None, dtype=None):
+    """An uninitialised Parameter of ``shape``, for a layer's ``__init__`` (its reset_parameters fills it)."""
+    return Parameter(empty(*shape, dtype=dtype, device=device))

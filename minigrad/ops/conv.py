@@ -12,7 +12,8 @@ whose output lands directly in NCHW, and col2im for the transposed direction. 1x
 padding skip im2col (plain GEMM); depthwise convolutions with one output channel per input channel use
 direct kernels (their GEMM would have an inner size of KH*KW: all copying, no arithmetic). The column
 buffer is bounded by a budget (``set_im2col_budget``): the batch runs in chunks whose columns fit it,
-on the kernels' thread pool (``map_chunks``).
+on the kernels' thread pool (``map_chunks``), and a sample whose columns alone exceed it runs in blocks
+of output rows (each block a convolution over the input rows it reads).
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ _budget = 256 * 2 ** 20
 def set_im2col_budget(nbytes):
     """Cap the im2col workspace of one conv call at ``nbytes`` (default 256 MiB); returns the old cap.
 
-    A layer whose column buffer would be larger runs its batch in chunks (at least one sample each).
+    A layer whose column buffer would be larger runs its batch in chunks, and a single sample too big for
+    the budget runs in blocks of output rows (at least one row each), so the cap holds for any layer.
     """
     global _budget
     nbytes = int(nbytes)
@@ -56,6 +58,25 @@ def _chunks(N, per_sample_bytes, k):
     count = min(N, ceil_div(ceil_div(N, nb), workers) * workers)   # a multiple of `workers` chunks
     nb = ceil_div(N, count)                                           # balanced
     return [(s, min(N, s + nb)) for s in range(0, N, nb)]
+
+
+def _row_blocks(g, per_row_bytes):
+    """When one sample's columns exceed the budget: blocks of output rows whose columns fit it, as
+    (oh0, oh1, r0, r1, sub-geometry). The block reads input rows [r0, r1) and is itself a convolution
+    over them (its top padding what is left of PH above r0; rows past the input stay zero)."""
+    rows = max(1, _budget // max(1, per_row_bytes))
+    for oh0 in range(0, g.OH, rows):
+        oh1 = min(g.OH, oh0 + rows)
+        top = oh0 * g.SH - g.PH
+        r0 = max(top, 0)
+        r1 = max(r0, min(g.H, (oh1 - 1) * g.SH - g.PH + (g.KH - 1) * g.DH + 1))
+        yield oh0, oh1, r0, r1, g._replace(PH=r0 - top, H=r1 - r0, OH=oh1 - oh0)
+
+
+def _too_big_for_one_chunk(C, g, itemsize):
+    """Bytes of one output row's columns, when a whole sample's columns exceed the budget (else 0)."""
+    per_row = C * g.KH * g.KW * g.OW * itemsize
+    return per_row if per_row * g.OH > _budget else 0
 
 
 # ----------------------------------------------------------------------------- the three array routines
@@ -87,6 +108,14 @@ def conv_forward(x, w, g: Geometry, G):
         return k.depthwise_forward(x, w.reshape(C, g.KH, g.KW), g)
     y = xp.empty((N, O, g.OH, g.OW), dtype=x.dtype)
     x = xp.ascontiguousarray(x)
+    per_row = _too_big_for_one_chunk(C, g, x.itemsize)
+    if per_row:                                    # one sample at a time, in blocks of output rows
+        for n in range(N):
+            for oh0, oh1, r0, r1, gb in _row_blocks(g, per_row):
+                col = k.im2col(x[n:n + 1, :, r0:r1], gb).reshape(1, G, Cg * g.KH * g.KW, gb.OH * g.OW)
+                y[n:n + 1, :, oh0:oh1] = xp.matmul(wg, col).reshape(1, O, gb.OH, g.OW)
+                del col                            # before the next block's columns exist
+        return y
 
     def chunk(s, e, parallel):
         col = k.im2col(x[s:e], g, parallel=parallel)
@@ -113,10 +142,19 @@ def conv_transpose_forward(gy, w, g: Geometry, G):
         return gx
     if _is_depthwise(C, O, G):
         return k.depthwise_transpose(gy, w.reshape(C, g.KH, g.KW), g)
-    gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
     # with one output channel per group the product has inner size 1: an outer product, which a broadcast
     # multiply does ~10x faster than matmul
     product = xp.multiply if O == G else xp.matmul
+    per_row = _too_big_for_one_chunk(C, g, gy.itemsize)
+    if per_row:                                    # one sample at a time, in blocks of output rows
+        gx = xp.zeros((N, C, g.H, g.W), dtype=gy.dtype)
+        for n in range(N):
+            for oh0, oh1, r0, r1, gb in _row_blocks(g, per_row):
+                col = product(wgT, xp.ascontiguousarray(gy[n:n + 1, :, oh0:oh1]).reshape(1, G, O // G, -1))
+                gx[n:n + 1, :, r0:r1] += k.col2im(col.reshape(1, C, g.KH, g.KW, gb.OH, g.OW), gb)
+                del col
+        return gx
+    gx = xp.empty((N, C, g.H, g.W), dtype=gy.dtype)
 
     def chunk(s, e, parallel):
         col = product(wgT, gy[s:e].reshape(e - s, G, O // G, L))
@@ -139,6 +177,16 @@ def conv_weight_forward(x, gy, g: Geometry, G, w_shape):
     if _is_depthwise(C, O, G):
         return k.depthwise_weight(x, gy, g).reshape(w_shape)
     x = xp.ascontiguousarray(x)
+    per_row = _too_big_for_one_chunk(C, g, x.itemsize)
+    if per_row:                                    # one sample at a time, in blocks of output rows
+        gw = xp.zeros((G, O // G, Cg * KK), dtype=x.dtype)
+        for n in range(N):
+            for oh0, oh1, r0, r1, gb in _row_blocks(g, per_row):
+                col = k.im2col(x[n:n + 1, :, r0:r1], gb).reshape(1, G, Cg * KK, gb.OH * g.OW)
+                gyb = xp.ascontiguousarray(gy[n:n + 1, :, oh0:oh1]).reshape(1, G, O // G, gb.OH * g.OW)
+                gw += xp.matmul(gyb, col.transpose(0, 1, 3, 2))[0]
+                del col
+        return gw.reshape(w_shape)
 
     def chunk(s, e, parallel):
         col = k.im2col(x[s:e], g, parallel=parallel).reshape(e - s, G, Cg * KK, L)

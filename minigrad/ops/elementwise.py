@@ -1,4 +1,5 @@
-"""Element-wise primitives. Each backward sits under its forward and is written with minigrad ops."""
+"""Element-wise primitives. Each Function holds its forward and, right under it, its backward (written
+with minigrad ops, so it is differentiable again); the user function that applies it follows the class."""
 from __future__ import annotations
 
 import numbers
@@ -71,6 +72,11 @@ class Add(Function):
         return gy, gy
 
 
+def add(a, b):
+    """a + b, broadcast."""
+    return _binary(Add, a, b)
+
+
 class Sub(Function):
     save_inputs = False
 
@@ -81,6 +87,11 @@ class Sub(Function):
         return gy, -gy if self.needs_input_grad[1] else None
 
 
+def sub(a, b):
+    """a - b, broadcast."""
+    return _binary(Sub, a, b)
+
+
 class Mul(Function):
     def forward(self, a, b):
         return a * b
@@ -89,6 +100,11 @@ class Mul(Function):
         a, b = self.saved_inputs()
         return (gy * b if self.needs_input_grad[0] else None,
                 gy * a if self.needs_input_grad[1] else None)
+
+
+def mul(a, b):
+    """a * b, broadcast."""
+    return _binary(Mul, a, b)
 
 
 class Div(Function):
@@ -102,6 +118,14 @@ class Div(Function):
         return ga, gb
 
 
+def div(a, b):
+    """a / b, broadcast. Integer tensors divide to the default float dtype, as in PyTorch."""
+    a, b = as_tensor_pair(a, b)
+    if a.dtype.kind != "f":
+        a, b = a.to(dtypes.get_default_dtype()), b.to(dtypes.get_default_dtype())
+    return _binary(Div, a, b)
+
+
 class Neg(Function):
     save_inputs = False
 
@@ -110,6 +134,11 @@ class Neg(Function):
 
     def backward(self, gy):
         return -gy
+
+
+def neg(x):
+    """-x."""
+    return Neg()(x)
 
 
 class Pow(Function):
@@ -128,36 +157,8 @@ class Pow(Function):
         return ga, gb
 
 
-def add(a, b):
-    """a + b, broadcast."""
-    return _binary(Add, a, b)
-
-
-def sub(a, b):
-    """a - b, broadcast."""
-    return _binary(Sub, a, b)
-
-
-def mul(a, b):
-    """a * b, broadcast."""
-    return _binary(Mul, a, b)
-
-
-def div(a, b):
-    """a / b, broadcast. Integer tensors divide to the default float dtype, as in PyTorch."""
-    a, b = as_tensor_pair(a, b)
-    if a.dtype.kind != "f":
-        a, b = a.to(dtypes.get_default_dtype()), b.to(dtypes.get_default_dtype())
-    return _binary(Div, a, b)
-
-
-def neg(x):
-    """-x."""
-    return Neg()(x)
-
-
 def pow(a, b):
-    """a ** b. d/da = b a^(b-1); d/db = a^b log a."""
+    """a ** b, broadcast."""
     return _binary(Pow, a, b)
 
 
@@ -174,6 +175,11 @@ class Exp(Function):
         return gy * self.saved_output()
 
 
+def exp(x):
+    """e^x."""
+    return Exp()(x)
+
+
 class Log(Function):
     def forward(self, x):
         return self.xp.log(x)
@@ -181,6 +187,11 @@ class Log(Function):
     def backward(self, gy):
         x, = self.saved_inputs()
         return gy / x
+
+
+def log(x):
+    """Natural log."""
+    return Log()(x)
 
 
 class Sqrt(Function):
@@ -194,6 +205,16 @@ class Sqrt(Function):
         return gy / (2 * self.saved_output())
 
 
+def sqrt(x):
+    """sqrt(x)."""
+    return Sqrt()(x)
+
+
+def rsqrt(x):
+    """1 / sqrt(x)."""
+    return pow(x, -0.5)
+
+
 class Abs(Function):
     def forward(self, x):
         return self.xp.abs(x)
@@ -201,6 +222,11 @@ class Abs(Function):
     def backward(self, gy):
         x, = self.saved_inputs()
         return gy * sign(x)
+
+
+def abs(x):
+    """|x| (its gradient at 0 is 0, as in PyTorch)."""
+    return Abs()(x)
 
 
 class Sin(Function):
@@ -212,6 +238,11 @@ class Sin(Function):
         return gy * cos(x)
 
 
+def sin(x):
+    """sin(x)."""
+    return Sin()(x)
+
+
 class Cos(Function):
     def forward(self, x):
         return self.xp.cos(x)
@@ -219,6 +250,11 @@ class Cos(Function):
     def backward(self, gy):
         x, = self.saved_inputs()
         return -gy * sin(x)
+
+
+def cos(x):
+    """cos(x)."""
+    return Cos()(x)
 
 
 class Tanh(Function):
@@ -231,6 +267,11 @@ class Tanh(Function):
     def backward(self, gy):
         y = self.saved_output()
         return gy * (1 - y * y)
+
+
+def tanh(x):
+    """tanh(x)."""
+    return Tanh()(x)
 
 
 class Sigmoid(Function):
@@ -248,6 +289,11 @@ class Sigmoid(Function):
         return gy * y * (1 - y)
 
 
+def sigmoid(x):
+    """1 / (1 + e^-x), computed without overflow."""
+    return Sigmoid()(x)
+
+
 class ReLU(Function):
     save_inputs = False
 
@@ -257,6 +303,11 @@ class ReLU(Function):
 
     def backward(self, gy):
         return gy * self.wrap(self.mask.astype(gy.dtype))
+
+
+def relu(x):
+    """max(x, 0) (its gradient at 0 is 0, as in PyTorch)."""
+    return ReLU()(x)
 
 
 class Clamp(Function):
@@ -278,128 +329,6 @@ class Clamp(Function):
         return gy * self.wrap(self.mask.astype(gy.dtype))
 
 
-class Maximum(Function):
-    """Ties share the gradient equally, as in PyTorch."""
-    save_inputs = False
-
-    def forward(self, a, b):
-        xp = self.xp
-        self.wa = (a > b) + 0.5 * (a == b)
-        return xp.maximum(a, b)
-
-    def backward(self, gy):
-        wa = self.wrap(self.wa.astype(gy.dtype))
-        return gy * wa, gy * (1 - wa)
-
-
-class Minimum(Maximum):
-    def forward(self, a, b):
-        self.wa = (a < b) + 0.5 * (a == b)
-        return self.xp.minimum(a, b)
-
-
-class Where(Function):
-    save_inputs = False
-
-    def forward(self, cond, a, b):
-        self.cond = cond
-        return self.xp.where(cond, a, b)
-
-    def backward(self, gy):
-        cond = self.wrap(self.cond)
-        zero = scalar_like(0, gy)
-        return (None,
-                where(cond, gy, zero) if self.needs_input_grad[1] else None,
-                where(cond, zero, gy) if self.needs_input_grad[2] else None)
-
-
-class Cast(Function):
-    save_inputs = False
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def forward(self, x):
-        return x.astype(self.dtype)
-
-    def backward(self, gy):
-        return gy   # the engine casts it back to the input's dtype
-
-
-class Clone(Function):
-    save_inputs = False
-
-    def forward(self, x):
-        return x.copy()
-
-    def backward(self, gy):
-        return gy
-
-
-class ToDevice(Function):
-    save_inputs = False
-
-    def __init__(self, device):
-        self.device = device
-
-    def forward(self, x):
-        self.source = backend.device_of(x)
-        return backend.to_device(x, self.device)
-
-    def backward(self, gy):
-        return to_device(gy, self.source)
-
-
-def exp(x):
-    """e^x. d/dx = e^x (the output)."""
-    return Exp()(x)
-
-
-def log(x):
-    """Natural log. d/dx = 1/x."""
-    return Log()(x)
-
-
-def sqrt(x):
-    """sqrt(x). d/dx = 1 / (2 sqrt x)."""
-    return Sqrt()(x)
-
-
-def rsqrt(x):
-    """1 / sqrt(x)."""
-    return pow(x, -0.5)
-
-
-def abs(x):
-    """|x|. d/dx = sign(x) (0 at 0)."""
-    return Abs()(x)
-
-
-def sin(x):
-    """sin(x). d/dx = cos(x)."""
-    return Sin()(x)
-
-
-def cos(x):
-    """cos(x). d/dx = -sin(x)."""
-    return Cos()(x)
-
-
-def tanh(x):
-    """tanh(x). d/dx = 1 - tanh^2."""
-    return Tanh()(x)
-
-
-def sigmoid(x):
-    """1 / (1 + e^-x), computed without overflow. d/dx = s (1 - s)."""
-    return Sigmoid()(x)
-
-
-def relu(x):
-    """max(x, 0). d/dx = 1 where x > 0, else 0."""
-    return ReLU()(x)
-
-
 def clamp(x, min=None, max=None):
     """Clip x to [min, max]; the gradient passes where min <= x <= max."""
     if min is None and max is None:
@@ -415,14 +344,49 @@ def clamp(x, min=None, max=None):
 clip = clamp
 
 
+class Maximum(Function):
+    """Ties share the gradient equally, as in PyTorch."""
+    save_inputs = False
+
+    def forward(self, a, b):
+        xp = self.xp
+        self.wa = (a > b) + 0.5 * (a == b)
+        return xp.maximum(a, b)
+
+    def backward(self, gy):
+        wa = self.wrap(self.wa.astype(gy.dtype))
+        return gy * wa, gy * (1 - wa)
+
+
 def maximum(a, b):
     """Element-wise max of two tensors (ties split the gradient)."""
     return _binary(Maximum, a, b)
 
 
+class Minimum(Maximum):
+    def forward(self, a, b):
+        self.wa = (a < b) + 0.5 * (a == b)
+        return self.xp.minimum(a, b)
+
+
 def minimum(a, b):
     """Element-wise min of two tensors (ties split the gradient)."""
     return _binary(Minimum, a, b)
+
+
+class Where(Function):
+    save_inputs = False
+
+    def forward(self, cond, a, b):
+        self.cond = cond
+        return self.xp.where(cond, a, b)
+
+    def backward(self, gy):
+        cond = self.wrap(self.cond)
+        zero = scalar_like(0, gy)
+        return (None,
+                where(cond, gy, zero) if self.needs_input_grad[1] else None,
+                where(cond, zero, gy) if self.needs_input_grad[2] else None)
 
 
 def where(condition, input, other):
@@ -442,14 +406,51 @@ def masked_fill(x, mask, value):
     return where(mask, scalar_like(value, x) if not isinstance(value, Tensor) else value, x)
 
 
+class Cast(Function):
+    save_inputs = False
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy   # the engine casts it back to the input's dtype
+
+
 def cast(x, dtype):
     """x converted to ``dtype`` (differentiable between floating types)."""
     return Cast(np.dtype(dtype))(x)
 
 
+class Clone(Function):
+    save_inputs = False
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
 def clone(x):
     """A copy of x that stays in the graph."""
     return Clone()(x)
+
+
+class ToDevice(Function):
+    save_inputs = False
+
+    def __init__(self, device):
+        self.device = device
+
+    def forward(self, x):
+        self.source = backend.device_of(x)
+        return backend.to_device(x, self.device)
+
+    def backward(self, gy):
+        return to_device(gy, self.source)
 
 
 def to_device(x, device):
@@ -466,14 +467,26 @@ def _compare(fn, a, b):
 
 
 def eq(a, b): return _compare("equal", a, b)
+
+
 def ne(a, b): return _compare("not_equal", a, b)
 def lt(a, b): return _compare("less", a, b)
+
+
 def le(a, b): return _compare("less_equal", a, b)
 def gt(a, b): return _compare("greater", a, b)
+
+
 def ge(a, b): return _compare("greater_equal", a, b)
 def logical_and(a, b): return _compare("logical_and", a, b)
+
+
 def logical_or(a, b): return _compare("logical_or", a, b)
 def logical_not(x): return Tensor._wrap(x._xp.logical_not(x.array))
+
+
 def sign(x): return Tensor._wrap(x._xp.sign(x.array))
 def isnan(x): return Tensor._wrap(x._xp.isnan(x.array))
+
+
 def isfinite(x): return Tensor._wrap(x._xp.isfinite(x.array))

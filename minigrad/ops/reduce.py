@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import warnings
 
 import numpy as np
 
@@ -215,16 +216,29 @@ class Softmax(Function):
         return y * (gy - Sum((self.axis,), True)(gy * y))
 
 
-def softmax(x, dim):
-    """exp(x) / sum(exp(x)) along ``dim``. d/dx: y * (g - sum(g * y))."""
+def implicit_dim(op, ndim, stacklevel=3):
+    """PyTorch's choice of ``dim`` for softmax-like ops called without one (0 for 0-, 1- and 3-d inputs,
+    else 1), with PyTorch's deprecation warning."""
+    dim = 0 if ndim in (0, 1, 3) else 1
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include "
+                  f"dim={dim} as an argument.", UserWarning, stacklevel=stacklevel)
+    return dim
+
+
+def softmax(x, dim=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (None: PyTorch's implicit choice, with its warning)."""
+    if dim is None:
+        dim = implicit_dim("softmax", x.ndim)
     if x.ndim == 0:
         return reshape(softmax(_as_1d(x, dim), 0), ())
     (axis,) = normalize_dims(dim, x.ndim)
     return Softmax(axis)(x)
 
 
-def log_softmax(x, dim):
-    """x - logsumexp(x) along ``dim``, stable for logits of 1e4. d/dx: g - softmax(x) * sum(g)."""
+def log_softmax(x, dim=None):
+    """x - logsumexp(x) along ``dim``, stable for logits of 1e4 (None: PyTorch's implicit choice)."""
+    if dim is None:
+        dim = implicit_dim("log_softmax", x.ndim)
     if x.ndim == 0:
         return reshape(log_softmax(_as_1d(x, dim), 0), ())
     (axis,) = normalize_dims(dim, x.ndim)
