@@ -37,8 +37,9 @@ setup(
         "dev": TEST_DEPS + TRAIN_DEPS + ["safetensors>=0.4"],
         # MPI from PyPI wheels: no system packages (MPICH's wheel runs as root; a system MPI works too)
         "distributed": ["mpi4py>=4", "mpich>=4"],
-        "cuda12": ["cupy-cuda12x>=13"],
-        "cuda13": ["cupy-cuda13x>=13"],
+        # a GPU user's CuPy and Numba's CUDA target (kernels/gpu.py); a CPU install needs neither
+        "cuda12": ["cupy-cuda12x>=13", "numba-cuda[cu12]>=0.20"],
+        "cuda13": ["cupy-cuda13x>=13", "numba-cuda[cu13]>=0.20"],
     },
     entry_points={"console_scripts": ["minigrad=minigrad.__main__:main"]},
 )

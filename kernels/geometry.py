@@ -9,6 +9,8 @@ Every kernel module (``reference``, ``cpu``, ``gpu``) takes ``(array(s), geometr
 """
 from typing import NamedTuple
 
+import numpy as np
+
 
 class Geometry(NamedTuple):
     """Kernel (KH, KW), stride (SH, SW), top/left padding (PH, PW), dilation (DH, DW), input plane (H, W),
@@ -43,3 +45,21 @@ class Geometry(NamedTuple):
         bounds."""
         return (max(self.PH + self.H, (self.OH - 1) * self.SH + (self.KH - 1) * self.DH + 1),
                 max(self.PW + self.W, (self.OW - 1) * self.SW + (self.KW - 1) * self.DW + 1))
+
+    def avgpool_divisors(self, count_include_pad=True, divisor_override=0):
+        """The (OH, OW) divisors of an average pooling, by PyTorch's rules: the window clipped to the padded
+        input (count_include_pad), or to the input itself, or the override; 0 for a window that holds no
+        input pixel (ceil_mode). A small host (NumPy) table: every kernel module divides by it."""
+        def sizes(O, S, P, K, L):
+            start = np.arange(O) * S - P
+            end = np.minimum(start + K, L + P)
+            return end - start, np.minimum(end, L) - np.maximum(start, 0)
+        hs, hin = sizes(self.OH, self.SH, self.PH, self.KH, self.H)
+        ws, win = sizes(self.OW, self.SW, self.PW, self.KW, self.W)
+        if divisor_override:
+            d = np.full((self.OH, self.OW), divisor_override)
+        elif count_include_pad:
+            d = hs[:, None] * ws[None, :]
+        else:
+            d = hin[:, None] * win[None, :]
+        return np.where((hin[:, None] <= 0) | (win[None, :] <= 0), 0, d)

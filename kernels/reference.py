@@ -152,38 +152,18 @@ def adaptive_maxpool2d_forward(x, g):
 
 
 # ------------------------------------------------------------------------------------------- avg pool
-def _avg_divisors(g, count_include_pad, divisor_override):
-    """(OH, OW) divisors by PyTorch's rules: the window clipped to the padded input (count_include_pad),
-    or to the input itself, or the override; 0 for a window that holds no input pixel."""
-    def sizes(O, S, P, K, L):
-        start = np.arange(O) * S - P
-        end = np.minimum(start + K, L + P)
-        inside = np.minimum(end, L) - np.maximum(start, 0)
-        return end - start, inside
-    hs, hin = sizes(g.OH, g.SH, g.PH, g.KH, g.H)
-    ws, win = sizes(g.OW, g.SW, g.PW, g.KW, g.W)
-    empty = (hin[:, None] <= 0) | (win[None, :] <= 0)
-    if divisor_override:
-        d = np.full((g.OH, g.OW), divisor_override)
-    elif count_include_pad:
-        d = hs[:, None] * ws[None, :]
-    else:
-        d = np.maximum(hin, 0)[:, None] * np.maximum(win, 0)[None, :]
-    return np.where(empty, 0, d)
-
-
 def avgpool2d_forward(x, g, *, count_include_pad=True, divisor_override=0):
     """x (N, C, H, W) -> y (N, C, OH, OW): window sums over PyTorch's divisor (0 = no override); a window
     with no input pixel (ceil_mode) gives 0."""
     xp = _padded(x, g, 0)
     s = sum(xp[:, :, rows, cols] for _, _, rows, cols in _offsets(g))
-    d = _avg_divisors(g, count_include_pad, divisor_override)
+    d = g.avgpool_divisors(count_include_pad, divisor_override)
     return np.where(d > 0, s / np.where(d > 0, d, 1), 0).astype(x.dtype, copy=False)
 
 
 def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
     """The adjoint of avgpool2d_forward: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
-    d = _avg_divisors(g, count_include_pad, divisor_override)
+    d = g.avgpool_divisors(count_include_pad, divisor_override)
     share = np.where(d > 0, gy / np.where(d > 0, d, 1), 0).astype(gy.dtype, copy=False)
     xp = np.zeros(gy.shape[:2] + g.padded_size, dtype=gy.dtype)
     for _, _, rows, cols in _offsets(g):

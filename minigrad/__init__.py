@@ -10,7 +10,7 @@ import importlib as _importlib
 from .tensor import Tensor  # first: autograd and ops import it (tensor.py declares its link to them)
 from . import autograd
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import Device, device, is_cuda_available
+from .backend import Device, device, is_cuda_available, is_simulated
 from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
                        ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, tensor, zeros,
                        zeros_like)
@@ -25,7 +25,8 @@ from .random import Generator, manual_seed, seed
 
 __version__ = "0.1.0"
 
-cuda = type("cuda", (), {"is_available": staticmethod(is_cuda_available)})  # minigrad.cuda.is_available()
+# minigrad.cuda.is_available(), .is_simulated() (MINIGRAD_SIMULATE_CUDA: the testing device, on the CPU)
+cuda = type("cuda", (), {"is_available": staticmethod(is_cuda_available), "is_simulated": staticmethod(is_simulated)})
 
 # Heavier submodules load on first use, so `import minigrad` stays fast and needs only NumPy.
 _LAZY = ("nn", "optim", "utils", "datasets", "transforms", "models", "metrics", "serialization", "train")

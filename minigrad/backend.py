@@ -7,6 +7,7 @@ CuPy is imported lazily, the first time a CUDA device is asked for, so ``import 
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -15,23 +16,35 @@ import sys
 import numpy as np
 
 _cupy = None          # the cupy module once loaded, False when it could not be imported
+_cupyx = None         # and its cupyx
 _cupy_error = None    # why it could not
 
 
+def is_simulated() -> bool:
+    """True when ``MINIGRAD_SIMULATE_CUDA`` makes 'cuda' the simulated device of ``minigrad.testing.cuda_sim``
+    (a testing tool: CuPy's API on the CPU) instead of CuPy."""
+    return bool(os.environ.get("MINIGRAD_SIMULATE_CUDA"))
+
+
 def _load_cupy():
-    global _cupy, _cupy_error
+    global _cupy, _cupyx, _cupy_error
     if _cupy is None:
+        if is_simulated():
+            from .testing import cuda_sim
+            _cupy, _cupyx = cuda_sim, cuda_sim.cupyx
+            return _cupy
         try:
             import cupy
             import cupyx  # noqa: F401  (scatter_add)
-            _cupy = cupy
+            import cupyx.scipy.special  # noqa: F401  (erf)
+            _cupy, _cupyx = cupy, cupyx
         except Exception as e:  # ImportError, or a CUDA library that fails to load
             _cupy, _cupy_error = False, e
     return _cupy or None
 
 
 def is_cuda_available() -> bool:
-    """True when CuPy imports and sees at least one GPU."""
+    """True when CuPy imports and sees at least one GPU (or the simulated device is on: ``is_simulated``)."""
     cp = _load_cupy()
     if cp is None:
         return False
@@ -115,10 +128,18 @@ def device(spec) -> Device:
     return d
 
 
+def on(dev: Device):
+    """A context in which CuPy works on ``dev`` (CuPy allocates on, and computes on arrays of, the current
+    device only); nothing for the CPU."""
+    if dev.type == "cpu":
+        return contextlib.nullcontext()
+    return _require_cupy().cuda.Device(dev.index)
+
+
 def nccl():
     """CuPy's NCCL binding (``cupy.cuda.nccl``, for ``minigrad.distributed``), or None where CuPy or its NCCL
-    is missing."""
-    if _load_cupy() is None:
+    is missing, and on the simulated device (no NCCL there: the host fallback runs)."""
+    if is_simulated() or _load_cupy() is None:
         return None
     try:
         from cupy.cuda import nccl as binding
@@ -174,8 +195,7 @@ def asarray(data, dtype=None, dev: Device = CPU):
 def scatter_add(target, index, values):
     """``target[index] += values`` with repeated indices accumulated (np.add.at / cupyx.scatter_add)."""
     if is_cupy_array(target):
-        import cupyx
-        cupyx.scatter_add(target, index, values)
+        _cupyx.scatter_add(target, index, values)
     else:
         np.add.at(target, index, values)
 
@@ -184,8 +204,7 @@ def erf(a):
     """The error function of an array, element-wise (for the exact GELU): SciPy's when it is installed,
     else ``math.erf`` per element on the CPU; ``cupyx.scipy.special.erf`` on a GPU."""
     if is_cupy_array(a):
-        import cupyx.scipy.special
-        return cupyx.scipy.special.erf(a)
+        return _cupyx.scipy.special.erf(a)
     try:
         from scipy.special import erf as _erf
     except ImportError:
@@ -220,6 +239,10 @@ def kernels(a):
     environment sets ``MINIGRAD_KERNELS=reference``. All three share one contract (see kernels/)."""
     if is_cupy_array(a):
         name = "gpu"
+        if is_simulated():          # the simulated device computes with the CPU kernels
+            if "sim" not in _kernel_modules:
+                _kernel_modules["sim"] = _cupy.Kernels(kernels(np.empty(0)))
+            return _kernel_modules["sim"]
     else:
         name = os.environ.get("MINIGRAD_KERNELS", "cpu") or "cpu"
         if name not in _KERNEL_CHOICES:

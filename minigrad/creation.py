@@ -56,7 +56,8 @@ def _size(size):
 def _new(fn, size, dtype, device, requires_grad, *args):
     dev = backend.device(device)
     dtype = np.dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
-    return Tensor._wrap(getattr(dev.xp, fn)(_size(size), *args, dtype=dtype), requires_grad)
+    with backend.on(dev):
+        return Tensor._wrap(getattr(dev.xp, fn)(_size(size), *args, dtype=dtype), requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
@@ -109,25 +110,30 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         floats = any(isinstance(v, float) for v in (start, end, step))
         dtype = dtypes.get_default_dtype() if floats else dtypes.int64
     dev = backend.device(device)
-    return Tensor._wrap(dev.xp.arange(start, end, step).astype(dtype), requires_grad)
+    with backend.on(dev):
+        return Tensor._wrap(dev.xp.arange(start, end, step).astype(dtype), requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     dev = backend.device(device)
-    return Tensor._wrap(dev.xp.linspace(start, end, int(steps)).astype(dtype or dtypes.get_default_dtype()),
+    with backend.on(dev):
+        array = dev.xp.linspace(start, end, int(steps)).astype(dtype or dtypes.get_default_dtype())
+    return Tensor._wrap(array,
                         requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     dev = backend.device(device)
-    return Tensor._wrap(dev.xp.eye(n, m, dtype=dtype or dtypes.get_default_dtype()), requires_grad)
+    with backend.on(dev):
+        return Tensor._wrap(dev.xp.eye(n, m, dtype=dtype or dtypes.get_default_dtype()), requires_grad)
 
 
 # ------------------------------------------------------------------------------------------------ random
 def _random(draw, size, dtype, device, requires_grad, default_dtype=None):
     device = backend.device(device)
     dtype = np.dtype(dtype) if dtype is not None else (default_dtype or dtypes.get_default_dtype())
-    return Tensor._wrap(draw(_size(size), dtype, device).astype(dtype, copy=False), requires_grad)
+    with backend.on(device):
+        return Tensor._wrap(draw(_size(size), dtype, device).astype(dtype, copy=False), requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device="cpu", requires_grad=False):

@@ -19,7 +19,8 @@ class Generator:
 
     def manual_seed(self, seed):
         self._seed = int(seed)
-        self.rng = self.device.xp.random.default_rng(self._seed)
+        with backend.on(self.device):
+            self.rng = self.device.xp.random.default_rng(self._seed)
         return self
 
     def initial_seed(self):
@@ -74,9 +75,11 @@ def _draw_dtype(dtype):
 
 def uniform(shape, dtype, device, generator=None):
     """An array of ``shape`` drawn from U[0, 1) on ``device``, as ``dtype``."""
-    return rng(generator, device).random(shape, dtype=_draw_dtype(dtype)).astype(dtype, copy=False)
+    with backend.on(device):
+        return rng(generator, device).random(shape, dtype=_draw_dtype(dtype)).astype(dtype, copy=False)
 
 
 def normal(shape, dtype, device, generator=None):
     """An array of ``shape`` drawn from N(0, 1) on ``device``, as ``dtype``."""
-    return rng(generator, device).standard_normal(shape, dtype=_draw_dtype(dtype)).astype(dtype, copy=False)
+    with backend.on(device):
+        return rng(generator, device).standard_normal(shape, dtype=_draw_dtype(dtype)).astype(dtype, copy=False)

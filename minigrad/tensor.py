@@ -5,6 +5,8 @@ Every math method is a one-liner that calls a primitive in ``minigrad.ops``; the
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import backend, dtypes, random
@@ -404,6 +406,17 @@ class Tensor:
         self._version[0] += 1
         return self
 
+    def _on_its_device(method):
+        """Runs an in-place method with CuPy on this tensor's device (CuPy computes on the current one)."""
+        @functools.wraps(method)
+        def run(self, *args, **kwargs):
+            if type(self.array) is np.ndarray:
+                return method(self, *args, **kwargs)
+            with backend.on(self.device):
+                return method(self, *args, **kwargs)
+        return run
+
+    @_on_its_device
     def add_(self, other, alpha=1):
         self._check_inplace(other)
         v = self._operand(other)
@@ -413,26 +426,31 @@ class Tensor:
     def sub_(self, other, alpha=1):
         return self.add_(other, alpha=-alpha)
 
+    @_on_its_device
     def mul_(self, other):
         self._check_inplace(other)
         self.array *= self._operand(other)
         return self._bump()
 
+    @_on_its_device
     def div_(self, other):
         self._check_inplace(other)
         self.array /= self._operand(other)
         return self._bump()
 
+    @_on_its_device
     def addcmul_(self, t1, t2, value=1):
         self._check_inplace(t1, t2)
         self.array += value * (self._operand(t1) * self._operand(t2))
         return self._bump()
 
+    @_on_its_device
     def addcdiv_(self, t1, t2, value=1):
         self._check_inplace(t1, t2)
         self.array += value * (self._operand(t1) / self._operand(t2))
         return self._bump()
 
+    @_on_its_device
     def clamp_(self, min=None, max=None):
         self._check_inplace()
         self._xp.clip(self.array, min, max, out=self.array)
@@ -441,11 +459,13 @@ class Tensor:
     def zero_(self):
         return self.fill_(0)
 
+    @_on_its_device
     def fill_(self, value):
         self._check_inplace(value)
         self.array[...] = self._operand(value)
         return self._bump()
 
+    @_on_its_device
     def copy_(self, src):
         """Copy ``src``'s values into this tensor (broadcast, cast, moved across devices as needed)."""
         self._check_inplace(src)
@@ -458,6 +478,7 @@ class Tensor:
         self.array[...] = src
         return self._bump()
 
+    @_on_its_device
     def __setitem__(self, key, value):
         self._check_inplace(value)
         self.array[ops.index_key(key)] = self._operand(value)

@@ -4,6 +4,9 @@ import sys
 from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, os.path.dirname(__file__))  # tests import the shared harness as `helpers`
+# The GPU kernels (kernels/gpu.py, numba.cuda) run under Numba's CUDA simulator unless told otherwise: on a
+# machine with a real GPU, NUMBA_ENABLE_CUDASIM=0 runs them on it. It must be set before numba.cuda loads.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
 settings.register_profile("default", deadline=None, max_examples=25,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

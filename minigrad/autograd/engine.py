@@ -15,6 +15,7 @@ import weakref
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 
 # ---------------------------------------------------------------------------------------------- grad mode
@@ -99,7 +100,11 @@ class Function:
         if len(inputs) > 1:
             _check_same_device(type(self).__name__, inputs)
         self.xp = inputs[0]._xp if inputs else None
-        y = self.forward(*arrays)
+        if arrays and type(arrays[0]) is not np.ndarray:      # a GPU array: run on its device
+            with backend.on(backend.device_of(arrays[0])):
+                y = self.forward(*arrays)
+        else:
+            y = self.forward(*arrays)
         if isinstance(y, np.generic):     # NumPy reductions to 0-d return scalars; keep arrays
             y = np.asarray(y)
         requires_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
@@ -262,7 +267,8 @@ def _accumulate(store, key, g):
 
 def _own(g):
     """``g``'s values in a new array, with no graph."""
-    return Tensor._wrap(g._xp.array(g.array, copy=True))
+    with backend.on(g.device):
+        return Tensor._wrap(g._xp.array(g.array, copy=True))
 
 
 _final_callbacks = []    # run when the backward() now running has written every leaf's .grad
@@ -304,7 +310,11 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
             if out is not None and out._retains_grad and capture is None:
                 # a copy: gy may be the caller's gradient or flow on unchanged (Add) to another tensor
                 out.grad = out.grad + gy if out.grad is not None else gy if create_graph else _own(gy)
-            gxs = fn.backward(gy)
+            if type(gy.array) is np.ndarray:
+                gxs = fn.backward(gy)
+            else:                                   # a GPU gradient: its backward runs on its device
+                with backend.on(gy.device):
+                    gxs = fn.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             if len(gxs) != len(fn.next_functions):
@@ -349,9 +359,11 @@ def _make_grads(outputs, grad_outputs):
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs, but the output has shape "
                     f"{tuple(t.shape)}; pass a gradient of that shape, e.g. backward(torch.ones_like(out))")
-            g = Tensor._wrap(t._xp.ones(t.shape, dtype=t.dtype), False)
+            with backend.on(t.device):
+                g = Tensor._wrap(t._xp.ones(t.shape, dtype=t.dtype), False)
         elif not isinstance(g, Tensor):
-            g = Tensor._wrap(t._xp.asarray(g, dtype=t.dtype), False)
+            with backend.on(t.device):
+                g = Tensor._wrap(t._xp.asarray(g, dtype=t.dtype), False)
         if g.shape != t.shape:
             raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but the output it belongs to has "
                                f"shape {tuple(t.shape)}; they must match")

@@ -23,7 +23,8 @@ def scalar_like(value, like: Tensor) -> Tensor:
         dtype = like.dtype if like.dtype.kind == "f" else dtypes.get_default_dtype()
     else:
         raise TypeError(f"expected a Tensor or a Python number, got {type(value).__name__}")
-    return Tensor._wrap(like._xp.asarray(value, dtype=dtype))
+    with backend.on(like.device):
+        return Tensor._wrap(like._xp.asarray(value, dtype=dtype))
 
 
 def as_tensor_pair(a, b):

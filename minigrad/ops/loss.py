@@ -142,6 +142,8 @@ def _check_targets(name, input, target, ignore_index):
     if tuple(target.shape) != expected:
         raise ValueError(f"{name}: expected target of shape {expected} for input of shape "
                          f"{tuple(input.shape)}, got {tuple(target.shape)}")
+    if target.device != input.device:
+        raise RuntimeError(f"{name}: the target is on {target.device} but the input is on {input.device}")
     C = input.shape[1] if input.ndim > 1 else input.shape[0]
     t = target.array
     bad = (t < 0) | (t >= C)

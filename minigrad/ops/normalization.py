@@ -2,6 +2,7 @@
 backward), and batch_norm, layer_norm and group_norm built on it."""
 from __future__ import annotations
 
+from .. import backend
 from ..autograd import Function, is_grad_enabled, no_grad
 from ..tensor import Tensor
 from .reduce import mean
@@ -78,7 +79,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"{tuple(input.shape)}")
         op = Standardize(axes, eps)
         y = op(input)
-        with no_grad():
+        with no_grad(), backend.on(input.device):
             if running_mean is not None:
                 running_mean.mul_(1 - momentum).add_(Tensor._wrap(op.mean.reshape(C).astype(running_mean.dtype)),
                                                      alpha=momentum)

@@ -17,7 +17,6 @@ backend.kernels(np.zeros(1))      # loads minigrad.kernels (installed, or the to
 from minigrad.kernels import cpu, gpu, reference  # noqa: E402
 from minigrad.kernels.geometry import Geometry  # noqa: E402
 
-GPU = pytest.mark.skipif(not minigrad.is_cuda_available(), reason="no CUDA GPU (or no CuPy)")
 
 
 @st.composite
@@ -186,45 +185,82 @@ def test_kernels_run_without_jit():
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
 
 
-@GPU
-@settings(max_examples=20)
-@given(geometries(pool=True))
-def test_gpu_kernels_match_cpu(case):
-    import cupy as cp
+def _gpu_arrays():
+    """The array module the GPU kernels run on here: NumPy under Numba's CUDA simulator (CI), CuPy on a GPU."""
+    from numba import config
+    if config.ENABLE_CUDASIM:
+        return np
+    if not minigrad.is_cuda_available() or minigrad.cuda.is_simulated():
+        pytest.skip("no GPU, and Numba's CUDA simulator is off (NUMBA_ENABLE_CUDASIM=0)")
+    import cupy
+    return cupy
+
+
+def _host(a):
+    return a.get() if hasattr(a, "get") else a
+
+
+@settings(max_examples=12)
+@given(geometries(pool=True), st.booleans())
+def test_gpu_kernels_match_the_reference(case, with_specials):
+    """The exact CUDA code of kernels/gpu.py, run on the GPU or, in CI, under Numba's CUDA simulator."""
+    xp = _gpu_arrays()
     x, g = case
-    xg = cp.asarray(x)
-    col = cpu.im2col(x, g)
-    np.testing.assert_array_equal(gpu.im2col(xg, g).get(), col)
-    np.testing.assert_allclose(gpu.col2im(cp.asarray(col), g).get(), cpu.col2im(col, g), atol=1e-12)
-    y, idx = cpu.maxpool2d_forward(x, g)
-    yg, idxg = gpu.maxpool2d_forward(xg, g)
-    np.testing.assert_array_equal(yg.get(), y)
-    np.testing.assert_array_equal(idxg.get(), idx)
+    x = x[:1, :2]
+    if with_specials:
+        x = np.round(x)
+        x.flat[::3], x.flat[1::7] = -np.inf, np.nan
+    xd = xp.asarray(x)
+    xf = np.nan_to_num(x, nan=0.5, neginf=-3.0)          # finite values for the sums
+    col = reference.im2col(xf, g)
+    np.testing.assert_array_equal(_host(gpu.im2col(xp.asarray(xf), g)), col)
+    np.testing.assert_allclose(_host(gpu.col2im(xp.asarray(col), g)), reference.col2im(col, g), atol=1e-12)
+    y, idx = reference.maxpool2d_forward(x, g)
+    yd, idxd = gpu.maxpool2d_forward(xd, g)
+    np.testing.assert_array_equal(_host(yd), y)
+    np.testing.assert_array_equal(_host(idxd), idx)
     gy = np.random.default_rng(0).standard_normal(y.shape)
-    np.testing.assert_allclose(gpu.maxpool2d_backward(cp.asarray(gy), idxg, g).get(),
-                               cpu.maxpool2d_backward(gy, idx, g), atol=1e-12)
-    np.testing.assert_array_equal(gpu.maxpool2d_gather(xg, idxg, g).get(), cpu.maxpool2d_gather(x, idx, g))
+    np.testing.assert_allclose(_host(gpu.maxpool2d_backward(xp.asarray(gy), idxd, g)),
+                               reference.maxpool2d_backward(gy, idx, g), atol=1e-12)
+    gx = np.random.default_rng(1).standard_normal(x.shape)
+    np.testing.assert_array_equal(_host(gpu.maxpool2d_gather(xp.asarray(gx), idxd, g)),
+                                  reference.maxpool2d_gather(gx, idx, g))
     OH2, OW2 = (g.H + 2 * g.PH - g.KH) // g.SH + 1, (g.W + 2 * g.PW - g.KW) // g.SW + 1
     a = g._replace(DH=1, DW=1, OH=OH2, OW=OW2)
     for cip, div in ((True, 0), (False, 0), (True, 3)):
         opts = dict(count_include_pad=cip, divisor_override=div)
-        np.testing.assert_allclose(gpu.avgpool2d_forward(xg, a, **opts).get(),
-                                   cpu.avgpool2d_forward(x, a, **opts), atol=1e-12)
-        gy2 = np.random.default_rng(1).standard_normal((x.shape[0], x.shape[1], OH2, OW2))
-        np.testing.assert_allclose(gpu.avgpool2d_backward(cp.asarray(gy2), a, **opts).get(),
-                                   cpu.avgpool2d_backward(gy2, a, **opts), atol=1e-12)
+        np.testing.assert_allclose(_host(gpu.avgpool2d_forward(xp.asarray(xf), a, **opts)),
+                                   reference.avgpool2d_forward(xf, a, **opts), atol=1e-12)
+        gy2 = np.random.default_rng(1).standard_normal(x.shape[:2] + (OH2, OW2))
+        np.testing.assert_allclose(_host(gpu.avgpool2d_backward(xp.asarray(gy2), a, **opts)),
+                                   reference.avgpool2d_backward(gy2, a, **opts), atol=1e-12)
     wd = np.random.default_rng(2).standard_normal((x.shape[1], g.KH, g.KW))
-    yd = cpu.depthwise_forward(x, wd, g)
-    np.testing.assert_allclose(gpu.depthwise_forward(xg, cp.asarray(wd), g).get(), yd, atol=1e-12)
-    np.testing.assert_allclose(gpu.depthwise_transpose(cp.asarray(yd), cp.asarray(wd), g).get(),
-                               cpu.depthwise_transpose(yd, wd, g), atol=1e-12)
-    np.testing.assert_allclose(gpu.depthwise_weight(xg, cp.asarray(yd), g).get(),
-                               cpu.depthwise_weight(x, yd, g), atol=1e-10)
+    yd = reference.depthwise_forward(xf, wd, g)
+    np.testing.assert_allclose(_host(gpu.depthwise_forward(xp.asarray(xf), xp.asarray(wd), g)), yd, atol=1e-12)
+    np.testing.assert_allclose(_host(gpu.depthwise_transpose(xp.asarray(yd), xp.asarray(wd), g)),
+                               reference.depthwise_transpose(yd, wd, g), atol=1e-12)
+    np.testing.assert_allclose(_host(gpu.depthwise_weight(xp.asarray(xf), xp.asarray(yd), g)),
+                               reference.depthwise_weight(xf, yd, g), atol=1e-10)
     ga = Geometry.adaptive(g.H, g.W, 2, 3)
-    ya, ia = cpu.adaptive_maxpool2d_forward(x, ga)
-    yag, iag = gpu.adaptive_maxpool2d_forward(xg, ga)
-    np.testing.assert_array_equal(yag.get(), ya)
-    np.testing.assert_array_equal(iag.get(), ia)
+    ya, ia = reference.adaptive_maxpool2d_forward(x, ga)
+    yag, iag = gpu.adaptive_maxpool2d_forward(xd, ga)
+    np.testing.assert_array_equal(_host(yag), ya)
+    np.testing.assert_array_equal(_host(iag), ia)
+
+
+def test_gpu_kernels_take_ceil_mode_and_overlapping_pools():
+    """Windows past the input (ceil_mode) and overlapping 3x3/2 pools, as in AlexNet."""
+    xp = _gpu_arrays()
+    x = np.random.default_rng(3).standard_normal((1, 2, 7, 7))
+    for g in (Geometry(3, 3, 2, 2, 0, 0, 1, 1, 7, 7, 3, 3), Geometry(2, 2, 2, 2, 0, 0, 1, 1, 7, 7, 4, 4),
+              Geometry(3, 3, 2, 2, 1, 1, 1, 1, 7, 7, 4, 4)):
+        y, idx = reference.maxpool2d_forward(x, g)
+        yd, idxd = gpu.maxpool2d_forward(xp.asarray(x), g)
+        np.testing.assert_array_equal(_host(yd), y)
+        np.testing.assert_array_equal(_host(idxd), idx)
+        for cip in (True, False):
+            np.testing.assert_allclose(_host(gpu.avgpool2d_forward(xp.asarray(x), g, count_include_pad=cip)),
+                                       reference.avgpool2d_forward(x, g, count_include_pad=cip), atol=1e-12)
 
 
 def _contract(module):
@@ -280,3 +316,36 @@ def test_depthwise_kernels_match_reference(case):
     # the three are one bilinear form: <y, gy> == <x, gx> == <w, gw>
     np.testing.assert_allclose(np.vdot(y, gy), np.vdot(x, gx), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(np.vdot(y, gy), np.vdot(w, gw), rtol=1e-10, atol=1e-10)
+
+
+PTX_CHECK = r"""
+import sys, numba
+from numba import cuda
+from minigrad.kernels import gpu
+def arr(dt, nd): return numba.types.Array(dt, nd, "C")
+i = numba.int64
+for dt in (numba.float32, numba.float64):
+    a4, a3, a6, ix = arr(dt, 4), arr(dt, 3), arr(dt, 6), arr(numba.int64, 4)
+    sigs = {"_im2col": (a4, a6) + (i,) * 6, "_col2im": (a6, a4) + (i,) * 6,
+            "_maxpool_forward": (a4, a4, ix) + (i,) * 8, "_maxpool_backward": (a4, ix, a3),
+            "_maxpool_gather": (a3, ix, a4), "_adaptive_maxpool_forward": (a4, a4, ix),
+            "_avgpool_forward": (a4, a4, arr(numba.float64, 2)) + (i,) * 6,
+            "_avgpool_backward": (a4, a4, arr(numba.float64, 2)) + (i,) * 6}
+    kernels = {n for n in dir(gpu) if hasattr(getattr(gpu, n), "py_func") and not getattr(gpu, n).targetoptions.get("device")}
+    assert kernels == set(sigs), kernels ^ set(sigs)
+    for name, sig in sigs.items():
+        cuda.compile_ptx(getattr(gpu, name).py_func, sig, cc=(7, 5))
+print("ok", len(sigs))
+"""
+
+
+def test_every_gpu_kernel_compiles_to_ptx_for_float32_and_float64():
+    """Type-checks the CUDA kernels for real (NVVM, no GPU needed); skips where no CUDA toolkit is installed."""
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", PYTHONPATH=os.pathsep.join(sys.path))
+    probe = subprocess.run([sys.executable, "-c", "from numba import cuda; import numba; cuda.compile_ptx("
+                            "lambda x: None, (numba.float32[:],), cc=(7, 5))"], env=env, capture_output=True,
+                           text=True, timeout=300)
+    if probe.returncode:
+        pytest.skip("no NVVM (CUDA toolkit) on this machine: " + probe.stderr.strip().splitlines()[-1][:120])
+    out = subprocess.run([sys.executable, "-c", PTX_CHECK], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and out.stdout.startswith("ok 8"), out.stderr[-2000:]
