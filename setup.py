@@ -40,6 +40,8 @@ setup(
         "onnx": ["onnx>=1.14"],
         # safetensors only as the oracle of minigrad's own reader/writer; onnxruntime runs exported models
         "dev": TEST_DEPS + TRAIN_DEPS + VIZ_DEPS + ["safetensors>=0.4", "onnx>=1.14", "onnxruntime>=1.16"],
+        # MPI from PyPI wheels: no system packages (MPICH's wheel runs as root; a system MPI works too)
+        "distributed": ["mpi4py>=4", "mpich>=4"],
         # a GPU user's CuPy and Numba's CUDA target (kernels/gpu.py); a CPU install needs neither
         "cuda12": ["cupy-cuda12x>=13", "numba-cuda[cu12]>=0.20"],
         "cuda13": ["cupy-cuda13x>=13", "numba-cuda[cu13]>=0.20"],

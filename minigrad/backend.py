@@ -136,6 +136,23 @@ def on(dev: Device):
     return _require_cupy().cuda.Device(dev.index)
 
 
+def nccl():
+    """CuPy's NCCL binding (``cupy.cuda.nccl``, for ``minigrad.distributed``), or None where CuPy or its NCCL
+    is missing, and on the simulated device (no NCCL there: the host fallback runs)."""
+    if is_simulated() or _load_cupy() is None:
+        return None
+    try:
+        from cupy.cuda import nccl as binding
+        return binding
+    except Exception:
+        return None
+
+
+def current_stream_ptr(a) -> int:
+    """The raw pointer of the CUDA stream CuPy now runs on, for the CuPy array ``a``'s device."""
+    return xp_of(a).cuda.get_current_stream().ptr
+
+
 def is_cupy_array(a) -> bool:
     return _cupy not in (None, False) and isinstance(a, _cupy.ndarray)
 

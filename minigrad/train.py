@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 import minigrad
+from minigrad import distributed as dist
 from minigrad import nn
 from minigrad.nn import functional as F
 
@@ -73,6 +74,7 @@ def train_one_epoch(model, loader, optimizer, loss_fn=F.cross_entropy, device="c
                                  img_s=f"{rate:.0f}", refresh=False)
             progress.update(1)
     elapsed = max(time.perf_counter() - start, 1e-9)
+    total_loss, correct, seen = dist.sum_over_ranks(total_loss, correct, seen)   # alone: unchanged
     return total_loss / max(seen, 1), 100.0 * correct / max(seen, 1), seen / elapsed
 
 
@@ -86,7 +88,8 @@ def combined_loss(outputs, target, loss_fn=F.cross_entropy, aux_weight=0.3):
 
 
 def evaluate(model, loader, loss_fn=F.cross_entropy, device="cpu"):
-    """Mean loss, top-1 % and top-5 % over ``loader``, in eval mode and without a graph."""
+    """Mean loss, top-1 % and top-5 % over ``loader``, in eval mode and without a graph. On several ranks
+    each passes its share of the images and the sums are added over the ranks (every rank must call it)."""
     model.eval()
     total_loss, top1, top5, seen = 0.0, 0.0, 0.0, 0
     with minigrad.no_grad():
@@ -100,6 +103,7 @@ def evaluate(model, loader, loss_fn=F.cross_entropy, device="cpu"):
             top1 += float(a1) * n
             top5 += float(a5) * n
             seen += n
+    total_loss, top1, top5, seen = dist.sum_over_ranks(total_loss, top1, top5, seen)
     return total_loss / max(seen, 1), top1 / max(seen, 1), top5 / max(seen, 1)
 
 
@@ -318,9 +322,13 @@ def build_datasets(cfg):
 
 def run(cfg: Config, log=print):
     """Train ``cfg.model`` on ``cfg.dataset`` and write metrics.csv, checkpoint.mg and curves.png to
-    ``cfg.out``. Returns the history (one dict per epoch)."""
+    ``cfg.out``. Returns the history (one dict per epoch). Under ``mpiexec -n N`` each rank trains on its
+    share of every global batch (``minigrad.distributed``) and only rank 0 writes and reports."""
+    from minigrad.distributed import job
     from minigrad.utils.data import DataLoader
     check_config(cfg)
+    dist.init_process_group()
+    rank0 = dist.get_rank() == 0
     if cfg.out is None:
         cfg.out = os.path.join("runs", f"{cfg.model}-{cfg.dataset}")
     minigrad.manual_seed(cfg.seed)
@@ -337,8 +345,14 @@ def run(cfg: Config, log=print):
 
     _, train_set, test_set = build_datasets(cfg)
     shuffle_gen = minigrad.Generator()
-    train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=shuffle_gen)
-    test_loader = DataLoader(test_set, batch_size=max(cfg.batch_size, 256))
+    sampler = None
+    if dist.get_world_size() == 1:
+        train_loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=shuffle_gen)
+        test_loader = DataLoader(test_set, batch_size=max(cfg.batch_size, 256))
+    else:
+        train_loader, test_loader, sampler = job.shard_loaders(train_set, test_set, cfg.batch_size,
+                                                           max(cfg.batch_size, 256), cfg.seed * 100_003,
+                                                           shuffle_gen)
     scheduler = build_scheduler(cfg, optimizer, len(train_loader))
     loss_fn = build_loss(cfg)
 
@@ -353,19 +367,26 @@ def run(cfg: Config, log=print):
                 extend_schedule(cfg, scheduler)
         history, start = list(ckpt["history"]), int(ckpt["epoch"])
         log(f"resumed from {cfg.resume} at epoch {start}")
-    os.makedirs(cfg.out, exist_ok=True)
+    net = dist.DistributedDataParallel(model) if dist.get_world_size() > 1 else model
+    if rank0:
+        os.makedirs(cfg.out, exist_ok=True)
     ckpt_path = os.path.join(cfg.out, "checkpoint.mg")
     n_params = sum(p.numel() for p in model.parameters())
     log(f"{cfg.model}: {n_params:,} parameters; {cfg.dataset}: {len(train_set)} train / {len(test_set)} test "
-        f"images; {cfg.epochs} epochs on {cfg.device}; {cfg.optimizer} lr {cfg.lr:g}")
+        f"images; {cfg.epochs} epochs on {cfg.device}{job.describe(cfg.batch_size)}; {cfg.optimizer} lr {cfg.lr:g}")
 
     def on_epoch_start(epoch):
-        # Each epoch's randomness (shuffling, augmentation, dropout) depends on (seed, epoch) only.
-        minigrad.manual_seed(cfg.seed * 100_003 + epoch)
+        # Each epoch's randomness (shuffling, augmentation, dropout) depends on (seed, epoch) only (and the
+        # rank, for dropout; the sampler's permutation is the one shuffle_gen draws alone).
+        minigrad.manual_seed(cfg.seed * 100_003 + epoch + 7_919 * dist.get_rank())   # dropout: per rank
         shuffle_gen.manual_seed(cfg.seed * 100_003 + epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
 
     def on_epoch_end(epoch, row):
         history.append(row)
+        if not rank0:
+            return
         minigrad.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                        "scheduler": scheduler.state_dict() if scheduler is not None else None,
                        "epoch": epoch + 1, "history": history, "config": dataclasses.asdict(cfg)}, ckpt_path)
@@ -377,9 +398,9 @@ def run(cfg: Config, log=print):
         log("compiling minigrad's Numba kernels for this machine (once: later runs start at once) ...")
         train_loader = _FirstBatchTimer(train_loader, log)
     start_time = time.perf_counter()
-    fit(model, train_loader, test_loader, optimizer, epochs=cfg.epochs, loss_fn=loss_fn, scheduler=scheduler,
+    fit(net, train_loader, test_loader, optimizer, epochs=cfg.epochs, loss_fn=loss_fn, scheduler=scheduler,
         device=cfg.device, start_epoch=start, on_epoch_start=on_epoch_start, on_epoch_end=on_epoch_end,
-        progress=cfg.progress, log=log)
+        progress=cfg.progress and rank0, log=log)
     if history:
         last = history[-1]
         log(f"done in {time.perf_counter() - start_time:.1f} s: test top-1 {last['test_top1']:.2f}%, "
@@ -523,6 +544,12 @@ def config_from_args(args, log=print):
 
 
 def _train_command(args):
+    dist.init_process_group()
+    if dist.get_world_size() > 1:                   # rank 0 decides the configuration and reports
+        with dist.abort_on_error(debug=getattr(args, "debug", False)):
+            cfg = dist.broadcast_object(config_from_args(args) if dist.get_rank() == 0 else None)
+            run(cfg, log=print if dist.get_rank() == 0 else (lambda *a, **k: None))
+        return 0
     cfg = config_from_args(args)
     try:
         run(cfg)

@@ -284,3 +284,25 @@ def test_backward_of_several_outputs_names_the_one_without_grad():
     x = minigrad.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"element 1 of tensors \(shape \(3,\)\) does not require grad"):
         minigrad.autograd.backward([(x * 2).sum(), minigrad.ones(3)], [None, minigrad.ones(3)])
+
+
+def test_queue_callback_runs_once_after_every_leaf_grad_is_set():
+    from minigrad.autograd import Function, queue_callback
+    seen = []
+    w = minigrad.tensor([1.0, 2.0], requires_grad=True)
+
+    class Probe(Function):
+        save_inputs = False
+
+        def forward(self, x):
+            return x * 1
+
+        def backward(self, gy):
+            queue_callback(lambda: seen.append(None if w.grad is None else w.grad.numpy().copy()))
+            return gy
+
+    (Probe()(w * 3.0)).sum().backward()
+    assert len(seen) == 1 and seen[0].tolist() == [3.0, 3.0]
+    minigrad.autograd.grad(Probe()(w * 2.0).sum(), w)       # grad() sets no .grad: the callback is dropped
+    (w * 1.0).sum().backward()
+    assert len(seen) == 1

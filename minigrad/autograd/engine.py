@@ -306,6 +306,16 @@ def _own(g):
         return Tensor._wrap(g._xp.array(g.array, copy=True))
 
 
+_final_callbacks = []    # run when the backward() now running has written every leaf's .grad
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once the backward pass now running has set every leaf's ``.grad`` (the engine's
+    ``queue_callback`` in PyTorch). A Function's backward queues it; DistributedDataParallel averages the
+    gradients across ranks there. ``autograd.grad`` touches no ``.grad`` and drops what was queued."""
+    _final_callbacks.append(fn)
+
+
 def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     """The engine. Accumulates into leaf ``.grad`` or, when ``capture`` (a dict of id -> Tensor) is given,
     collects the gradients of exactly those tensors and touches no ``.grad``."""
@@ -374,6 +384,10 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=Non
             # upstream gradient) to several inputs; .grad must be safe to change in place.
             g = _own(g)
         leaf.grad = g if create_graph else g.detach()
+    callbacks, _final_callbacks[:] = list(_final_callbacks), []
+    if capture is None:
+        for fn in callbacks:
+            fn()
     return captured
 
 

@@ -18,3 +18,4 @@ from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from .sparse import Embedding
 from .upsampling import Upsample
+from ..distributed.sync_batchnorm import SyncBatchNorm  # noqa: E402  (needs the layers above)

@@ -344,6 +344,7 @@ class DataLoader:
         self.worker_init_fn, self.pin_memory, self.timeout = worker_init_fn, bool(pin_memory), timeout
         self.persistent_workers = bool(persistent_workers)
         self.dataset = dataset
+        self.sampler = sampler
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
