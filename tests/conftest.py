@@ -18,3 +18,18 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running; still part of the default run unless deselected")
     config.addinivalue_line("markers", "notebook: executes a teaching notebook (quick mode); part of the default run")
+
+
+# Every test gets a limit (pytest-timeout, in the [dev] extra), so a hang fails that test with every thread's
+# stack instead of stalling the run: generous, since the 2-core CI machine may be loaded. A test's own
+# @pytest.mark.timeout or a --timeout on the command line wins.
+DEFAULT_TEST_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("timeout") or config.getoption("timeout", None):
+        return
+    import pytest
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(DEFAULT_TEST_TIMEOUT))

@@ -201,3 +201,21 @@ def like(t, value):
     """``value`` (an array, number or Tensor) as a tensor on ``t``'s device: for constants that an op under
     test takes besides its inputs, so that check_op's GPU leg moves them too."""
     return value.to(t.device) if isinstance(value, minigrad.Tensor) else minigrad.tensor(value, device=t.device)
+
+
+def wait_for_child(pid, timeout=120.0):
+    """The exit code of forked child ``pid``, waiting at most ``timeout`` seconds: a child that hangs (a
+    lock held by another thread at the fork) is killed and fails the test instead of hanging the suite."""
+    import os
+    import signal
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail(f"forked child {pid} did not finish within {timeout:g} s (killed)")
+        time.sleep(0.05)

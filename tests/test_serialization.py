@@ -14,6 +14,7 @@ import minigrad
 from minigrad import optim, serialization
 from minigrad.optim import lr_scheduler
 from minigrad.serialization import CheckpointError
+from helpers import wait_for_child
 
 try:
     import torch
@@ -804,8 +805,7 @@ def check_read_only_as_nobody(path):
             code = 0 if (expected is not None and got == expected and got[0] is PermissionError) else 2
         finally:
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert wait_for_child(pid) == 0
     with open(path, "rb") as f:
         assert f.read() == before
     assert os.listdir(directory) == ["ro.mg"]

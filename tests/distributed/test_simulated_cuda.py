@@ -36,7 +36,7 @@ t = minigrad.tensor(np.arange(3.0, dtype=np.float32) * (rank + 1)).to("cuda")
 dist.all_reduce(t, op="mean")
 np.testing.assert_allclose(t.cpu().numpy(), np.arange(3.0) * 1.5)
 assert nccl.status().startswith("host MPI"), nccl.status()
-print(f"rank {rank} ok", nccl.status())
+print(f"rank {rank} ok {nccl.status()}", flush=True)  # one write: two ranks share the pipe
 """
 
 

@@ -7,7 +7,7 @@ from hypothesis import assume, given, settings, strategies as st
 
 import minigrad
 import minigrad.nn.functional as F
-from helpers import check_op, torch
+from helpers import check_op, torch, wait_for_child
 from minigrad.ops.conv import out_size
 
 TF = torch.nn.functional if torch is not None else None
@@ -240,7 +240,7 @@ def test_conv_works_in_a_forked_child():
     if pid == 0:
         ok = np.allclose(F.conv2d(x, w, padding=1).numpy(), y, atol=1e-4)
         os._exit(0 if ok else 1)
-    assert os.waitpid(pid, 0)[1] == 0
+    assert wait_for_child(pid) == 0
 
 
 @pytest.mark.parametrize("shape, wshape, kw", [

@@ -9,8 +9,9 @@ from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, S
 from .dataset import (ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset, apply_batch,
                       random_split)
 from .distributed import DistributedSampler
+from .worker import WorkerInfo, get_worker_info
 
 __all__ = ["Dataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
            "DataLoader", "default_collate", "default_convert", "apply_batch", "numpy_rng",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler", "DistributedSampler"]
+           "BatchSampler", "DistributedSampler", "get_worker_info", "WorkerInfo"]

@@ -2,8 +2,8 @@
 import collections
 import copy
 import functools
+import itertools
 import math
-import multiprocessing
 import queue
 import threading
 import time
@@ -16,6 +16,7 @@ from ... import backend
 from ...tensor import Tensor
 from ._random import batch_rng, numpy_rng, stored
 from .sampler import BatchSampler
+from .worker import WorkerPool
 
 
 def _as_tensor(array):
@@ -226,72 +227,62 @@ class _DataLoaderIter:
             pass
 
 
-_worker_load = None     # set in each worker process by _init_worker
-
-
-def _init_worker(load, worker_init_fn, counter):
-    global _worker_load
-    _worker_load = load
-    if worker_init_fn is not None:
-        with counter.get_lock():
-            wid, counter.value = counter.value, counter.value + 1
-        worker_init_fn(wid)
-
-
-def _load_in_worker(k, indices):
-    return _worker_load(k, indices)
+_passes = itertools.count()
 
 
 class _WorkerIter(_DataLoaderIter):
-    """One pass with ``num_workers`` processes: batch k is prepared by a worker (each batch has its own
-    random stream, so the results are those of num_workers=0) and batches come back in order, at most
-    ``num_workers * prefetch_factor`` in flight. ``close()`` (on exhaustion, error, ``break`` and
-    garbage collection) terminates and joins the workers."""
+    """One pass with worker processes: batch k is prepared by a worker (each batch has its own random
+    stream, so the results are those of num_workers=0) and batches come back in order, at most
+    ``num_workers * prefetch_factor`` in flight. ``close()`` (on exhaustion, error, ``break`` and garbage
+    collection) stops the workers, unless they are the loader's persistent ones."""
 
-    def __init__(self, load, batches, num_workers, prefetch_factor, worker_init_fn, device, start, progress):
+    def __init__(self, pool, persistent, batches, seed, prefetch_factor, timeout, device, start, progress):
         self._batches, self._k, self._progress, self._device = batches, start, progress, device
         self._thread = None
+        self._pool, self._persistent, self._seed, self._timeout = pool, persistent, seed, timeout
+        self._epoch = next(_passes)     # tags this pass's tasks; a persistent pool may still hold older ones
+        self._ready = {}
         self._done = start >= len(batches)
-        self._pending = collections.deque()
-        self._pool = None
-        if self._done:
-            return
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        self._pool = ctx.Pool(num_workers, initializer=_init_worker,
-                              initargs=(load, worker_init_fn, ctx.Value("i", 0)))
         self._next_submit = start
-        for _ in range(num_workers * prefetch_factor):
+        if self._done:
+            self.close()
+            return
+        for _ in range(len(pool.workers) * prefetch_factor):
             self._submit()
 
     def _submit(self):
         if self._next_submit < len(self._batches):
             k = self._next_submit
-            self._pending.append(self._pool.apply_async(_load_in_worker, (k, self._batches[k])))
+            self._pool.submit(self._epoch, k, self._batches[k], self._seed)
             self._next_submit += 1
 
     def __next__(self):
-        if self._done or not self._pending:
+        if self._done or self._k >= len(self._batches):
             self.close()
             raise StopIteration
-        result = self._pending.popleft()
         try:
-            batch = result.get()
-        except BaseException:
-            self.close()
+            while self._k not in self._ready:
+                epoch, k, ok, value = self._pool.get(self._timeout)
+                if epoch == self._epoch:
+                    self._ready[k] = (ok, value)
+        except BaseException:           # a worker died, the timeout passed, or Ctrl-C: the pool goes
+            self.close(broken=True)
             raise
+        ok, value = self._ready.pop(self._k)
+        if not ok:                      # the dataset raised: the workers are fine
+            self.close()
+            value.reraise()
         self._submit()
         self._advance()
-        return batch if self._device is None else _to_device(batch, self._device)
+        return value if self._device is None else _to_device(value, self._device)
 
-    def close(self):
-        """Terminate the worker processes and wait for them; the iterator then yields nothing more."""
+    def close(self, broken=False):
+        """Stop the workers and wait for them (the loader's persistent workers stay, unless ``broken``);
+        the iterator then yields nothing more."""
         self._done = True
         pool, self._pool = getattr(self, "_pool", None), None
-        if pool is not None:
-            self._pending.clear()
-            pool.terminate()
-            pool.join()
+        if pool is not None and (broken or not self._persistent):
+            pool.shutdown(**({"grace": 0} if broken else {}))
 
 
 class DataLoader:
@@ -314,8 +305,12 @@ class DataLoader:
     the indices as in PyTorch; their randomness comes from their own generators, which ``state_dict()``
     does not hold. ``num_workers=N`` prepares batches in N worker processes (fork where the platform has
     it), ``prefetch_factor`` (default 2) batches each ahead, with the same batches in the same order as
-    ``num_workers=0``; ``worker_init_fn(worker_id)`` runs in each. ``pin_memory`` is accepted and does
-    nothing (batches are made on the CPU). Minigrad's own: ``prefetch``, ``device``, ``generator=int``
+    ``num_workers=0``; ``worker_init_fn(worker_id)`` runs in each and ``get_worker_info()`` tells a
+    worker who it is. A worker that dies (killed, out of memory) is a RuntimeError naming it, its pid and
+    its exit code or signal, never a hang; ``timeout`` > 0 is how many seconds to wait for one batch from
+    the workers before a RuntimeError (it does not apply to ``num_workers=0``, as in PyTorch).
+    ``persistent_workers`` keeps the workers between epochs (they hold the dataset as it was when they
+    started, as in PyTorch). ``pin_memory`` is accepted and does nothing (batches are made on the CPU). Minigrad's own: ``prefetch``, ``device``, ``generator=int``
     and the state dict (as torchdata's StatefulDataLoader).
     """
 
@@ -341,7 +336,11 @@ class DataLoader:
             raise ValueError(f"prefetch_factor must be a positive int, got {prefetch_factor!r}")
         self.sampler, self.batch_sampler = sampler, batch_sampler
         self.num_workers, self.prefetch_factor = int(num_workers), int(prefetch_factor or 2)
-        self.worker_init_fn, self.pin_memory, self.timeout = worker_init_fn, bool(pin_memory), timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+            raise ValueError(f"timeout option should be non-negative, got {timeout!r}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self.worker_init_fn, self.pin_memory, self.timeout = worker_init_fn, bool(pin_memory), float(timeout)
         self.persistent_workers = bool(persistent_workers)
         self.dataset = dataset
         self.sampler = sampler
@@ -356,6 +355,7 @@ class DataLoader:
         self._epoch_state = None   # generator state before the current epoch's draws
         self._progress = [0]       # batches yielded in the current epoch
         self._resume_at = 0
+        self._workers = None       # the persistent worker pool, once started
 
     def __len__(self):
         if self.batch_sampler is not None:
@@ -382,11 +382,29 @@ class DataLoader:
         start, self._resume_at = self._resume_at, 0
         self._progress = [start]
         if self.num_workers > 0:     # workers make CPU batches; the parent moves them to the device
-            load = functools.partial(_load, self.dataset, self.collate_fn, None, seed)
-            return _WorkerIter(load, batches, self.num_workers, self.prefetch_factor, self.worker_init_fn,
-                               self.device, start, self._progress)
+            return _WorkerIter(self._worker_pool(seed), self.persistent_workers, batches, seed,
+                               self.prefetch_factor, self.timeout, self.device, start, self._progress)
         load = functools.partial(_load, self.dataset, self.collate_fn, self.device, seed)
         return _DataLoaderIter(load, batches, self.prefetch, start, self._progress)
+
+    def _worker_pool(self, seed):
+        pool = self._workers
+        if pool is not None and pool.workers and all(w.is_alive() for w in pool.workers):
+            return pool
+        if pool is not None:
+            pool.shutdown()
+        load = functools.partial(_load, self.dataset, self.collate_fn, None)
+        pool = WorkerPool(load, self.num_workers, self.worker_init_fn, self.dataset, seed % 2**32)
+        self._workers = pool if self.persistent_workers else None
+        return pool
+
+    def __del__(self):
+        pool, self._workers = getattr(self, "_workers", None), None
+        if pool is not None:
+            try:
+                pool.shutdown()
+            except Exception:  # pragma: no cover - never raise from a finaliser
+                pass
 
     def state_dict(self):
         """Where the loader is: its generator's state before the current epoch (or now, between

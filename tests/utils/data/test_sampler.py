@@ -132,3 +132,124 @@ def test_worker_error_reaches_the_caller_and_workers_stop():
         for _ in DataLoader(Boom(), batch_size=2, num_workers=2):
             pass
     assert not _children()
+
+
+class WhoAmI:
+    """Item i: (i, the pid of the process that loaded it); index ``kill`` kills the worker, ``stall`` sleeps."""
+
+    def __init__(self, n=12, kill=None, stall=None):
+        self.n, self.kill, self.stall = n, kill, stall
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        import os
+        import signal
+        import time
+        from minigrad.utils.data import get_worker_info
+        if i == self.kill and get_worker_info() is not None:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if i == self.stall:
+            time.sleep(30)
+        return np.array([i, os.getpid()])
+
+
+def test_a_killed_worker_is_an_error_naming_it_not_a_hang():
+    import time
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"DataLoader worker \d \(pid \d+\) exited unexpectedly "
+                                           r"\(killed by signal SIGKILL\)"):
+        for _ in DataLoader(WhoAmI(kill=5), batch_size=2, num_workers=2):
+            pass
+    assert time.monotonic() - start < 20
+    assert not _children()
+
+
+def test_timeout_bounds_the_wait_for_one_batch():
+    import time
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0.5 seconds"):
+        for _ in DataLoader(WhoAmI(stall=3), batch_size=2, num_workers=1, timeout=0.5):
+            pass
+    assert time.monotonic() - start < 10      # the stalled worker is terminated, not waited for
+    assert not _children()
+    with pytest.raises(ValueError, match="timeout option should be non-negative"):
+        DataLoader(WhoAmI(), timeout=-1)
+
+
+def test_persistent_workers_serve_every_epoch_with_the_same_processes():
+    tf = T.Compose([T.ToTensor(), T.RandomCrop(6, padding=1)])
+    ds = ArrayDataset(np.random.default_rng(1).integers(0, 256, (20, 8, 8, 3), dtype=np.uint8), np.arange(20),
+                      transform=tf)
+    plain = DataLoader(ds, batch_size=4, shuffle=True, generator=3)
+    kept = DataLoader(ds, batch_size=4, shuffle=True, generator=3, num_workers=2, persistent_workers=True)
+    for epoch in range(3):
+        want, got = _batches(plain), _batches(kept)
+        for (x, y), (bx, by) in zip(got, want, strict=True):
+            np.testing.assert_array_equal(y, by)
+            np.testing.assert_array_equal(x, bx)
+        pids = sorted(p.pid for p in _children())
+        assert len(pids) == 2 and (epoch == 0 or pids == first)
+        first = pids
+    loader = DataLoader(WhoAmI(), batch_size=3, num_workers=2, persistent_workers=True)
+    next(iter(loader))                                # an epoch left after one batch (a break)
+    items = [b[:, 0].tolist() for b in loader]        # the next one still starts at batch 0, in order
+    assert items == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+    assert len({pid for b in loader for pid in b[:, 1].tolist()}) <= 2
+    del kept, loader
+    import gc
+    gc.collect()
+    assert not _children()
+    with pytest.raises(ValueError, match="persistent_workers option needs num_workers > 0"):
+        DataLoader(WhoAmI(), persistent_workers=True)
+
+
+def test_get_worker_info_inside_and_outside_the_workers():
+    from minigrad.utils.data import get_worker_info
+
+    class Info:
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            info = get_worker_info()
+            return np.array([info.id, info.num_workers, isinstance(info.dataset, Info)])
+
+    assert get_worker_info() is None
+    rows = np.concatenate([b.numpy() for b in DataLoader(Info(), batch_size=2, num_workers=3)])
+    assert set(rows[:, 0]) == {0, 1, 2} and set(rows[:, 1]) == {3} and rows[:, 2].all()
+
+    def bad_init(wid):
+        raise OSError(f"worker {wid} cannot open its file")
+
+    with pytest.raises(OSError, match=r"(?s)worker_init_fn of DataLoader worker \d.*cannot open its file"):
+        list(DataLoader(Info(), batch_size=2, num_workers=2, worker_init_fn=bad_init))
+    assert not _children()
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc")
+def test_workers_exit_when_their_parent_dies_without_closing_them(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    script = tmp_path / "orphan.py"
+    script.write_text("import multiprocessing, os, numpy as np\n"
+                      "from minigrad.utils.data import DataLoader\n"
+                      "loader = DataLoader(np.arange(8.0), batch_size=2, num_workers=2, persistent_workers=True)\n"
+                      "next(iter(loader))\n"
+                      "print(' '.join(str(p.pid) for p in multiprocessing.active_children()), flush=True)\n"
+                      "os._exit(0)\n")                     # no atexit, no close: the workers are orphans
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2, out.stderr
+    deadline = time.monotonic() + 20
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in pids if os.path.exists(f"/proc/{p}") and
+                 open(f"/proc/{p}/stat").read().split()[2] != "Z"]
+    assert not alive, f"workers {alive} outlived their parent"
