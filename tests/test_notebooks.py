@@ -83,7 +83,10 @@ def test_notebook_quick_mode(path, tmp_path):
     blank = [i for i, png in enumerate(figures) if is_blank(png)]
     assert not blank, f"figures {blank} are blank"
     # The budget is for an otherwise idle machine. On a shared one the wall time grows with the load while
-    # the CPU time does not, so the smaller of the two is held to it.
+    # the CPU time does not, so the smaller of the two is held to it. It is the Numba kernels' budget: under
+    # MINIGRAD_KERNELS=reference (the NumPy oracle, several times slower) only correctness is checked.
+    if os.environ.get("MINIGRAD_KERNELS", "").strip().lower() == "reference":
+        return
     assert min(seconds, cpu) <= QUICK_BUDGET_S, \
         f"quick mode took {seconds:.1f} s in cells ({cpu:.1f} s of CPU), budget {QUICK_BUDGET_S} s"
 
