@@ -66,8 +66,7 @@ def _loop(load, wid, num_workers, seed, dataset, worker_init_fn, tasks, results,
             worker_init_fn(wid)
     except Exception as exc:
         results.put((None, None, False, WorkerError(exc, f"worker_init_fn of DataLoader worker {wid}")))
-        results.cancel_join_thread()
-        return
+        return      # exiting flushes the queue: the parent reads the error before it sees the exit
     while True:
         try:
             task = tasks.get(timeout=1.0)
@@ -128,22 +127,29 @@ class WorkerPool:
         or, with ``timeout`` > 0, when nothing came for that many seconds."""
         start = time.monotonic()
         while True:
-            try:
-                item = self.results.get(timeout=_POLL)
-            except queue.Empty:
-                pass
-            else:
+            item = self._receive()
+            if item is None:
+                dead = [(wid, w) for wid, w in enumerate(self.workers) if w.exitcode is not None]
+                if dead:    # what a worker sent just before it exited (its error) may still be in the pipe
+                    item = self._receive()
+                    if item is None:
+                        wid, w = dead[0]
+                        raise RuntimeError(f"DataLoader worker {wid} (pid {w.pid}) exited unexpectedly "
+                                           f"({_describe_exit(w.exitcode)}); if it ran out of memory, use "
+                                           f"fewer workers or smaller batches")
+            if item is not None:
                 if item[0] is None:       # worker_init_fn failed
                     item[3].reraise()
                 return item
-            for wid, w in enumerate(self.workers):
-                if w.exitcode is not None:
-                    raise RuntimeError(f"DataLoader worker {wid} (pid {w.pid}) exited unexpectedly "
-                                       f"({_describe_exit(w.exitcode)}); if it ran out of memory, use fewer "
-                                       f"workers or smaller batches")
             if timeout and time.monotonic() - start > timeout:
                 raise RuntimeError(f"DataLoader timed out after {timeout:g} seconds waiting for a batch from "
                                    f"its {len(self.workers)} worker(s)")
+
+    def _receive(self):
+        try:
+            return self.results.get(timeout=_POLL)
+        except queue.Empty:
+            return None
 
     def shutdown(self, grace=_SHUTDOWN_GRACE):
         """Tell the workers to stop, give them ``grace`` seconds to finish, then terminate any that do not."""
