@@ -19,7 +19,8 @@ def read_version():
 
 # pytest-timeout: a test that hangs (a deadlocked child process, a stuck rank) fails with every thread's
 # stack instead of stalling CI; tests/conftest.py gives each test a default limit
-TEST_DEPS = ["pytest>=7", "pytest-timeout>=2", "hypothesis>=6", "nbformat>=5", "nbclient>=0.7", "ipykernel>=6"]
+# build and wheel: the packaging tests build the sdist and wheel offline (--no-build-isolation)
+TEST_DEPS = ["build>=1", "wheel>=0.40", "pytest>=7", "pytest-timeout>=2", "hypothesis>=6", "nbformat>=5", "nbclient>=0.7", "ipykernel>=6"]
 # make_dot renders through the graphviz package (it also needs Graphviz's `dot` program, not on PyPI)
 VIZ_DEPS = ["graphviz>=0.20"]
 # threadpoolctl lets the conv kernels pin BLAS to one thread per chunk (no thread fights on few cores)
