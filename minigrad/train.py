@@ -36,43 +36,56 @@ class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite: the step that would have spread it into the weights is not taken."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training, with where it came: ``epoch`` and ``batch`` (1-based; batch 0: before the
+    epoch's first batch was drawn)."""
+
+    def __init__(self, epoch, batch):
+        super().__init__(f"at epoch {epoch}, batch {batch}" if epoch is not None else f"at batch {batch}")
+        self.epoch, self.batch = epoch, batch
+
+
 def train_one_epoch(model, loader, optimizer, loss_fn=F.cross_entropy, device="cpu", scheduler=None,
                     progress=None, epoch=None):
     """One pass over ``loader``: forward, loss, backward, step. Returns (mean loss, top-1 %, images/s).
     ``scheduler`` (if given) is stepped after every batch (OneCycleLR); epoch schedulers step in ``fit``."""
     model.train()
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
-    for batch, (x, y) in enumerate(loader, 1):
-        x, y = x.to(device), y.to(device)
-        out = model(x)
-        if isinstance(out, tuple):             # GoogLeNet in training mode: (main, aux1, aux2)
-            loss = combined_loss(out, y, loss_fn)
-            out = out[0]
-        else:
-            loss = loss_fn(out, y)
-        value = loss.item()
-        if not math.isfinite(value):
-            where = f"epoch {epoch}, batch {batch}" if epoch is not None else f"batch {batch}"
-            lr = optimizer.param_groups[0]["lr"]
-            momentum = optimizer.param_groups[0].get("momentum")
-            raise TrainingDivergedError(
-                f"the loss is {value} at {where}: training diverged; the usual cause is a learning rate "
-                f"(now {lr:g}) or momentum{f' (now {momentum:g})' if momentum is not None else ''} too high "
-                f"for this model; the last good checkpoint is kept")
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        n = y.shape[0]
-        total_loss += value * n
-        correct += int((out.detach().argmax(1) == y).sum().item())
-        seen += n
-        if progress is not None:
-            rate = seen / max(time.perf_counter() - start, 1e-9)
-            progress.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{100 * correct / seen:.2f}%",
-                                 img_s=f"{rate:.0f}", refresh=False)
-            progress.update(1)
+    batch = 0
+    try:
+        for batch, (x, y) in enumerate(loader, 1):
+            x, y = x.to(device), y.to(device)
+            out = model(x)
+            if isinstance(out, tuple):             # GoogLeNet in training mode: (main, aux1, aux2)
+                loss = combined_loss(out, y, loss_fn)
+                out = out[0]
+            else:
+                loss = loss_fn(out, y)
+            value = loss.item()
+            if not math.isfinite(value):
+                where = f"epoch {epoch}, batch {batch}" if epoch is not None else f"batch {batch}"
+                lr = optimizer.param_groups[0]["lr"]
+                momentum = optimizer.param_groups[0].get("momentum")
+                raise TrainingDivergedError(
+                    f"the loss is {value} at {where}: training diverged; the usual cause is a learning "
+                    f"rate (now {lr:g}) or momentum{f' (now {momentum:g})' if momentum is not None else ''} "
+                    f"too high for this model; the last good checkpoint is kept")
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            n = y.shape[0]
+            total_loss += value * n
+            correct += int((out.detach().argmax(1) == y).sum().item())
+            seen += n
+            if progress is not None:
+                rate = seen / max(time.perf_counter() - start, 1e-9)
+                progress.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{100 * correct / seen:.2f}%",
+                                     img_s=f"{rate:.0f}", refresh=False)
+                progress.update(1)
+    except KeyboardInterrupt:        # Ctrl-C: say where (the CLI turns it into one line)
+        raise Interrupted(epoch, batch) from None
     elapsed = max(time.perf_counter() - start, 1e-9)
     total_loss, correct, seen = dist.sum_over_ranks(total_loss, correct, seen)   # alone: unchanged
     return total_loss / max(seen, 1), 100.0 * correct / max(seen, 1), seen / elapsed
@@ -553,18 +566,21 @@ def _train_command(args):
     cfg = config_from_args(args)
     try:
         run(cfg)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:      # one line (printed by __main__): where, what is kept, how to go on
         ckpt = os.path.join(cfg.out, "checkpoint.mg")
         if not os.path.exists(ckpt):
-            raise KeyboardInterrupt("no epoch had finished, so there is no checkpoint") from None
+            where = f"{e}: " if isinstance(e, Interrupted) else ""
+            raise KeyboardInterrupt(f"{where}no epoch had finished, so there is no checkpoint") from None
         epoch = minigrad.load(ckpt).get("epoch", 0)
-        raise KeyboardInterrupt(f"after epoch {epoch}, whose checkpoint is kept; resume with: python -m minigrad "
-                                f"train {cfg.model} --dataset {cfg.dataset} --resume {ckpt} --out {cfg.out}") from None
+        kept = f"{e}; the checkpoint of epoch {epoch} is kept" if isinstance(e, Interrupted) else \
+            f"after epoch {epoch}, whose checkpoint is kept"
+        raise KeyboardInterrupt(f"{kept}; resume with: python -m minigrad train --resume {ckpt}") from None
     return 0
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="minigrad train")
+    from minigrad.__main__ import ArgumentParser
+    parser = ArgumentParser(prog="minigrad train")
     sub = parser.add_subparsers(dest="command", required=True)
     add_train_parser(sub)
     args = parser.parse_args(["train"] + list(sys.argv[1:] if argv is None else argv))
