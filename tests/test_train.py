@@ -148,6 +148,20 @@ def test_cli_user_errors_are_one_line_exit_2_and_leave_nothing_on_disk(tmp_path,
     assert not out.exists()
 
 
+@pytest.mark.parametrize("args,expected", [(["lenet9"], "unknown model 'lenet9'"),
+                                           (["lenet5", "--device", "tpu"], "unknown device 'tpu'"),
+                                           (["lenet5", "--resume", "corrupt.mg"], "corrupt.mg"),
+                                           (["lenet5", "--lr", "-1"], "--lr must be a positive number")])
+def test_what_can_be_checked_without_the_data_is_checked_before_it_is_loaded(tmp_path, args, expected):
+    """With the data missing and no network, the mistake the user can fix at once is the one reported: no
+    download is tried and no data folder is made."""
+    (tmp_path / "corrupt.mg").write_bytes(b"PK\x03\x04 not really a checkpoint")
+    r = _cli(OFFLINE + ["train"] + args + ["--dataset", "mnist", "--data-dir", "data", "--out", "run"],
+             cwd=tmp_path)
+    assert r.returncode == 2 and expected in r.stderr and "Downloading" not in r.stderr, r.stderr
+    assert not (tmp_path / "data").exists() and not (tmp_path / "run").exists()
+
+
 def test_cli_debug_shows_the_traceback(tmp_path):
     r = _cli(["--debug", "train", "lenet9", "--out", str(tmp_path / "run")], cwd=tmp_path)
     assert r.returncode != 0 and "Traceback" in r.stderr and "unknown model 'lenet9'" in r.stderr
