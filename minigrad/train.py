@@ -496,13 +496,19 @@ def add_train_parser(subparsers):
     p.add_argument("--scheduler", default=d.scheduler, choices=["none", "cosine", "step", "onecycle", "plateau"])
     p.add_argument("--loss", default=d.loss, choices=["ce", "svm"])
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--augment", action="store_true")
+    p.add_argument("--augment", action="store_true", help="random crops of the training images, and "
+                                                          "flips except for digits (default: off)")
     p.add_argument("--device", default=d.device, help="cpu or cuda")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--out", default=None, help="output folder (default: runs/MODEL-DATASET)")
-    p.add_argument("--resume", default=None, metavar="CHECKPOINT")
-    p.add_argument("--limit", type=_positive_int, default=None, help="train and test on a stratified, seeded sample of N images each (smoke runs)")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                   help="continue the run saved in CHECKPOINT, with its saved settings; flags given override "
+                        "them (default: a new run)")
+    p.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                   help="train and test on a stratified, seeded sample of N images each, for smoke runs "
+                        "(default: all images)")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar (default: a bar with the running loss, accuracy and images/s)")
     p.add_argument("--overwrite", action="store_true", help="let --out replace a run already there")
     for action in p._actions:
         if action.dest == "help":

@@ -223,8 +223,9 @@ def test_help_shows_defaults_and_the_model_and_dataset_names(tmp_path):
     text = " ".join(r.stdout.split())
     assert r.returncode == 0
     for piece in ("(default: 10)", "(default: 64)", "(default: cosine)", "sgd 0.05, adam 0.001", "resnet20",
-                  "efficientnet_b0", "fashion-mnist"):
+                  "efficientnet_b0", "fashion-mnist", "(default: all images)", "(default: a new run)"):
         assert piece in text, piece
+    assert "(default: True)" not in text and "(default: None)" not in text     # no raw flag values
 
 
 def _run_cli(args, cwd):
