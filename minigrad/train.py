@@ -64,12 +64,7 @@ def train_one_epoch(model, loader, optimizer, loss_fn=F.cross_entropy, device="c
             value = loss.item()
             if not math.isfinite(value):
                 where = f"epoch {epoch}, batch {batch}" if epoch is not None else f"batch {batch}"
-                lr = optimizer.param_groups[0]["lr"]
-                momentum = optimizer.param_groups[0].get("momentum")
-                raise TrainingDivergedError(
-                    f"the loss is {value} at {where}: training diverged; the usual cause is a learning "
-                    f"rate (now {lr:g}) or momentum{f' (now {momentum:g})' if momentum is not None else ''} "
-                    f"too high for this model; the last good checkpoint is kept")
+                raise diverged(f"the loss is {value} at {where}", optimizer)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -89,6 +84,16 @@ def train_one_epoch(model, loader, optimizer, loss_fn=F.cross_entropy, device="c
     elapsed = max(time.perf_counter() - start, 1e-9)
     total_loss, correct, seen = dist.sum_over_ranks(total_loss, correct, seen)   # alone: unchanged
     return total_loss / max(seen, 1), 100.0 * correct / max(seen, 1), seen / elapsed
+
+
+def diverged(what, optimizer):
+    """The error that stops a run whose loss became non-finite, naming ``what`` and the likely cause."""
+    lr = optimizer.param_groups[0]["lr"]
+    momentum = optimizer.param_groups[0].get("momentum")
+    return TrainingDivergedError(
+        f"{what}: training diverged; the usual cause is a learning rate (now {lr:g}) or momentum"
+        f"{f' (now {momentum:g})' if momentum is not None else ''} too high for this model; the last good "
+        f"checkpoint is kept")
 
 
 def combined_loss(outputs, target, loss_fn=F.cross_entropy, aux_weight=0.3):
@@ -140,6 +145,8 @@ def fit(model, train_loader, test_loader, optimizer, *, epochs, loss_fn=F.cross_
             if bar is not None:
                 bar.close()
         test_loss, top1, top5 = evaluate(model, test_loader, loss_fn, device)
+        if not math.isfinite(test_loss):     # the last step's weights overflow: not a checkpoint to keep
+            raise diverged(f"the test loss is {test_loss} after epoch {epoch + 1}", optimizer)
         lr = optimizer.param_groups[0]["lr"]
         if scheduler is not None and not per_batch:
             if type(scheduler).__name__ == "ReduceLROnPlateau":

@@ -289,14 +289,21 @@ def test_a_one_cycle_run_cannot_be_stretched(tmp_path):
             log=lambda *a: None)
 
 
-def test_a_diverging_run_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path):
+@pytest.mark.parametrize("seed,message", [
+    (3, r"the loss is (nan|inf) at epoch \d+, batch \d+"),
+    # seed 0: epoch 1 ends on finite but overflowing weights (train loss 4e22, test loss nan), which must not
+    # be saved as the last good checkpoint
+    (0, r"the (test loss is (nan|inf) after epoch \d+|loss is (nan|inf) at epoch \d+, batch \d+)")])
+def test_a_diverging_run_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path, seed, message):
     from minigrad.train import TrainingDivergedError
-    cfg = _cfg(tmp_path, epochs=5, lr=50.0, momentum=0.99, limit=256, augment=False, scheduler="none")
-    with pytest.raises(TrainingDivergedError, match=r"the loss is (nan|inf) at epoch \d+, batch \d+.*learning rate"):
+    cfg = _cfg(tmp_path, epochs=5, lr=50.0, momentum=0.99, limit=256, augment=False, scheduler="none", seed=seed)
+    with pytest.raises(TrainingDivergedError, match=message + r": training diverged.*learning rate \(now 50\) "
+                                                    r"or momentum \(now 0.99\)"):
         run(cfg, log=lambda *a: None)
-    if (tmp_path / "checkpoint.mg").exists():        # written only by finished epochs: finite weights
+    if (tmp_path / "checkpoint.mg").exists():        # written only by good epochs: finite weights and losses
         state = minigrad.load(str(tmp_path / "checkpoint.mg"))
         assert all(np.isfinite(v.numpy()).all() for v in state["model"].values())
+        assert all(np.isfinite([r["train_loss"], r["test_loss"]]).all() for r in state["history"])
 
 
 def test_metrics_are_rounded_and_curves_have_a_title_and_an_lr_panel(tmp_path):
