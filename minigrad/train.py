@@ -340,6 +340,18 @@ def build_datasets(cfg):
     return ds_cls, train_set, test_set
 
 
+def load_job_checkpoint(path, map_location=None):
+    """The checkpoint a run writes (a dict with the model, optimizer, epoch and history, and its config);
+    another minigrad file given to ``--resume`` (a bare state dict, a tensor) is refused naming what it holds."""
+    ckpt = minigrad.load(path, map_location=map_location)
+    keys = ("model", "optimizer", "epoch", "history")
+    if not (isinstance(ckpt, dict) and all(k in ckpt for k in keys)):
+        got = f"a dict with keys {sorted(map(str, ckpt))}" if isinstance(ckpt, dict) else f"a {type(ckpt).__name__}"
+        raise ValueError(f"--resume {path}: expected the checkpoint of a training run (a dict with "
+                         f"{', '.join(keys)}), got {got}")
+    return ckpt
+
+
 def run(cfg: Config, log=print):
     """Train ``cfg.model`` on ``cfg.dataset`` and write metrics.csv, checkpoint.mg and curves.png to
     ``cfg.out``. Returns the history (one dict per epoch). Under ``mpiexec -n N`` each rank trains on its
@@ -361,7 +373,7 @@ def run(cfg: Config, log=print):
     num_classes = len(ds_cls.classes) if ds_cls.classes else 10
     model = build_model(cfg.model, num_classes, len(ds_cls.mean)).to(cfg.device)
     optimizer = build_optimizer(cfg, model.parameters())
-    ckpt = minigrad.load(cfg.resume, map_location=cfg.device) if cfg.resume else None
+    ckpt = load_job_checkpoint(cfg.resume, map_location=cfg.device) if cfg.resume else None
 
     _, train_set, test_set = build_datasets(cfg)
     shuffle_gen = minigrad.Generator()
@@ -548,7 +560,7 @@ def config_from_args(args, log=print):
     given = {k: v for k, v in vars(args).items() if k in fields}
     overwrite = getattr(args, "overwrite", False)
     if given.get("resume"):
-        saved = minigrad.load(given["resume"]).get("config") or {}
+        saved = load_job_checkpoint(given["resume"]).get("config") or {}
         base = {k: v for k, v in saved.items() if k in fields and k not in ("resume", "progress")}
         changed = {k: v for k, v in given.items() if k in base and base[k] != v}
         cfg = Config(**{**base, **given})

@@ -130,6 +130,9 @@ OFFLINE = ["-c", "import sys, minigrad.datasets as d; d.MNIST.mirrors = ['http:/
     (["train", "lenet5", "--batch-size", "0"], "argument --batch-size: expected a whole number >= 1, got 0"),
     (["train", "lenet5", "--resume", "missing.mg"], "missing.mg"),
     (["train", "lenet5", "--resume", "corrupt.mg"], "corrupt.mg"),
+    (["train", "lenet5", "--resume", "tensor.mg"], "--resume tensor.mg: expected the checkpoint of a training run "
+                                                   "(a dict with model, optimizer, epoch, history), got a Tensor"),
+    (["train", "lenet5", "--resume", "dict.mg"], "got a dict with keys ['epoch', 'weights']"),
     (["train", "lenet5", "--device", "tpu"], "unknown device 'tpu'"),
     pytest.param(["train", "lenet5", "--device", "cuda"], "device 'cuda'",
                  marks=pytest.mark.skipif(not _no_gpu(), reason="this machine has a GPU")),
@@ -140,6 +143,8 @@ OFFLINE = ["-c", "import sys, minigrad.datasets as d; d.MNIST.mirrors = ['http:/
 ])
 def test_cli_user_errors_are_one_line_exit_2_and_leave_nothing_on_disk(tmp_path, args, expected):
     (tmp_path / "corrupt.mg").write_bytes(b"PK\x03\x04 not really a checkpoint")
+    minigrad.save(minigrad.ones(3), tmp_path / "tensor.mg")                  # minigrad files, but not a run's
+    minigrad.save({"weights": minigrad.ones(3), "epoch": 1}, tmp_path / "dict.mg")
     out = tmp_path / "run"
     r = _cli(args + (["--out", str(out)] if "train" in args else []), cwd=tmp_path)
     assert r.returncode == 2, r.stderr
