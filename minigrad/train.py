@@ -217,6 +217,8 @@ def check_config(cfg):
         raise ValueError(f"--weight-decay must be >= 0, got {cfg.weight_decay}")
     if not (0 <= cfg.label_smoothing < 1):
         raise ValueError(f"--label-smoothing must be in [0, 1), got {cfg.label_smoothing}")
+    if not (isinstance(cfg.seed, int) and cfg.seed >= 0):
+        raise ValueError(f"--seed must be a whole number >= 0, got {cfg.seed}")
     return cfg
 
 

@@ -209,7 +209,8 @@ def test_each_optimizer_gets_its_own_default_lr(optimizer, lr):
 @pytest.mark.parametrize("kw,expected", [(dict(momentum=2.0), "--momentum must be in [0, 1), got 2.0"),
                                          (dict(lr=-1.0), "--lr must be a positive number, got -1.0"),
                                          (dict(lr=float("nan")), "--lr must be a positive number"),
-                                         (dict(label_smoothing=1.5), "--label-smoothing must be in [0, 1)")])
+                                         (dict(label_smoothing=1.5), "--label-smoothing must be in [0, 1)"),
+                                         (dict(seed=-1), "--seed must be a whole number >= 0, got -1")])
 def test_settings_that_cannot_train_are_refused_before_anything_is_written(tmp_path, kw, expected):
     with pytest.raises(ValueError) as e:
         run(_cfg(tmp_path / "run", **kw), log=lambda *a: None)
