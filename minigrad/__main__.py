@@ -8,9 +8,18 @@ import os
 import sys
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser whose errors (a bad number, an unknown choice, a missing argument) are one line like
+    every other user error, ``minigrad: error: ...``, exit status 2, instead of the usage block above it
+    (``--help`` shows the usage). Subcommand parsers are of the same class."""
+
+    def error(self, message):
+        self.exit(2, f"minigrad: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
     from . import __version__, cli, train
-    parser = argparse.ArgumentParser(prog="minigrad", description="minigrad command-line tools")
+    parser = ArgumentParser(prog="minigrad", description="minigrad command-line tools")
     parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -46,7 +46,7 @@ def run_summary(args):
             kw["num_classes"] = args.num_classes
         model = models.get_model(args.model, **kw)
     except (ValueError, TypeError) as e:  # unknown model or builder argument: a message, not a traceback
-        print(f"minigrad summary: error: {e}", file=sys.stderr)
+        print(f"minigrad: error: {e}", file=sys.stderr)
         return 2
     input_size = tuple(args.input) if args.input else models.default_input_size(args.model, **kw)
     print(models.summary(model, input_size, batch_size=args.batch_size, depth=args.depth))

@@ -36,46 +36,64 @@ class TrainingDivergedError(RuntimeError):
     """The loss became NaN or infinite: the step that would have spread it into the weights is not taken."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training, with where it came: ``epoch`` and ``batch`` (1-based; batch 0: before the
+    epoch's first batch was drawn)."""
+
+    def __init__(self, epoch, batch):
+        super().__init__(f"at epoch {epoch}, batch {batch}" if epoch is not None else f"at batch {batch}")
+        self.epoch, self.batch = epoch, batch
+
+
 def train_one_epoch(model, loader, optimizer, loss_fn=F.cross_entropy, device="cpu", scheduler=None,
                     progress=None, epoch=None):
     """One pass over ``loader``: forward, loss, backward, step. Returns (mean loss, top-1 %, images/s).
     ``scheduler`` (if given) is stepped after every batch (OneCycleLR); epoch schedulers step in ``fit``."""
     model.train()
     total_loss, correct, seen, start = 0.0, 0, 0, time.perf_counter()
-    for batch, (x, y) in enumerate(loader, 1):
-        x, y = x.to(device), y.to(device)
-        out = model(x)
-        if isinstance(out, tuple):             # GoogLeNet in training mode: (main, aux1, aux2)
-            loss = combined_loss(out, y, loss_fn)
-            out = out[0]
-        else:
-            loss = loss_fn(out, y)
-        value = loss.item()
-        if not math.isfinite(value):
-            where = f"epoch {epoch}, batch {batch}" if epoch is not None else f"batch {batch}"
-            lr = optimizer.param_groups[0]["lr"]
-            momentum = optimizer.param_groups[0].get("momentum")
-            raise TrainingDivergedError(
-                f"the loss is {value} at {where}: training diverged; the usual cause is a learning rate "
-                f"(now {lr:g}) or momentum{f' (now {momentum:g})' if momentum is not None else ''} too high "
-                f"for this model; the last good checkpoint is kept")
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        n = y.shape[0]
-        total_loss += value * n
-        correct += int((out.detach().argmax(1) == y).sum().item())
-        seen += n
-        if progress is not None:
-            rate = seen / max(time.perf_counter() - start, 1e-9)
-            progress.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{100 * correct / seen:.2f}%",
-                                 img_s=f"{rate:.0f}", refresh=False)
-            progress.update(1)
+    batch = 0
+    try:
+        for batch, (x, y) in enumerate(loader, 1):
+            x, y = x.to(device), y.to(device)
+            out = model(x)
+            if isinstance(out, tuple):             # GoogLeNet in training mode: (main, aux1, aux2)
+                loss = combined_loss(out, y, loss_fn)
+                out = out[0]
+            else:
+                loss = loss_fn(out, y)
+            value = loss.item()
+            if not math.isfinite(value):
+                where = f"epoch {epoch}, batch {batch}" if epoch is not None else f"batch {batch}"
+                raise diverged(f"the loss is {value} at {where}", optimizer)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            n = y.shape[0]
+            total_loss += value * n
+            correct += int((out.detach().argmax(1) == y).sum().item())
+            seen += n
+            if progress is not None:
+                rate = seen / max(time.perf_counter() - start, 1e-9)
+                progress.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{100 * correct / seen:.2f}%",
+                                     img_s=f"{rate:.0f}", refresh=False)
+                progress.update(1)
+    except KeyboardInterrupt:        # Ctrl-C: say where (the CLI turns it into one line)
+        raise Interrupted(epoch, batch) from None
     elapsed = max(time.perf_counter() - start, 1e-9)
     total_loss, correct, seen = dist.sum_over_ranks(total_loss, correct, seen)   # alone: unchanged
     return total_loss / max(seen, 1), 100.0 * correct / max(seen, 1), seen / elapsed
+
+
+def diverged(what, optimizer):
+    """The error that stops a run whose loss became non-finite, naming ``what`` and the likely cause."""
+    lr = optimizer.param_groups[0]["lr"]
+    momentum = optimizer.param_groups[0].get("momentum")
+    return TrainingDivergedError(
+        f"{what}: training diverged; the usual cause is a learning rate (now {lr:g}) or momentum"
+        f"{f' (now {momentum:g})' if momentum is not None else ''} too high for this model; the last good "
+        f"checkpoint is kept")
 
 
 def combined_loss(outputs, target, loss_fn=F.cross_entropy, aux_weight=0.3):
@@ -127,6 +145,8 @@ def fit(model, train_loader, test_loader, optimizer, *, epochs, loss_fn=F.cross_
             if bar is not None:
                 bar.close()
         test_loss, top1, top5 = evaluate(model, test_loader, loss_fn, device)
+        if not math.isfinite(test_loss):     # the last step's weights overflow: not a checkpoint to keep
+            raise diverged(f"the test loss is {test_loss} after epoch {epoch + 1}", optimizer)
         lr = optimizer.param_groups[0]["lr"]
         if scheduler is not None and not per_batch:
             if type(scheduler).__name__ == "ReduceLROnPlateau":
@@ -197,6 +217,8 @@ def check_config(cfg):
         raise ValueError(f"--weight-decay must be >= 0, got {cfg.weight_decay}")
     if not (0 <= cfg.label_smoothing < 1):
         raise ValueError(f"--label-smoothing must be in [0, 1), got {cfg.label_smoothing}")
+    if not (isinstance(cfg.seed, int) and cfg.seed >= 0):
+        raise ValueError(f"--seed must be a whole number >= 0, got {cfg.seed}")
     return cfg
 
 
@@ -320,6 +342,18 @@ def build_datasets(cfg):
     return ds_cls, train_set, test_set
 
 
+def load_job_checkpoint(path, map_location=None):
+    """The checkpoint a run writes (a dict with the model, optimizer, epoch and history, and its config);
+    another minigrad file given to ``--resume`` (a bare state dict, a tensor) is refused naming what it holds."""
+    ckpt = minigrad.load(path, map_location=map_location)
+    keys = ("model", "optimizer", "epoch", "history")
+    if not (isinstance(ckpt, dict) and all(k in ckpt for k in keys)):
+        got = f"a dict with keys {sorted(map(str, ckpt))}" if isinstance(ckpt, dict) else f"a {type(ckpt).__name__}"
+        raise ValueError(f"--resume {path}: expected the checkpoint of a training run (a dict with "
+                         f"{', '.join(keys)}), got {got}")
+    return ckpt
+
+
 def run(cfg: Config, log=print):
     """Train ``cfg.model`` on ``cfg.dataset`` and write metrics.csv, checkpoint.mg and curves.png to
     ``cfg.out``. Returns the history (one dict per epoch). Under ``mpiexec -n N`` each rank trains on its
@@ -341,7 +375,7 @@ def run(cfg: Config, log=print):
     num_classes = len(ds_cls.classes) if ds_cls.classes else 10
     model = build_model(cfg.model, num_classes, len(ds_cls.mean)).to(cfg.device)
     optimizer = build_optimizer(cfg, model.parameters())
-    ckpt = minigrad.load(cfg.resume, map_location=cfg.device) if cfg.resume else None
+    ckpt = load_job_checkpoint(cfg.resume, map_location=cfg.device) if cfg.resume else None
 
     _, train_set, test_set = build_datasets(cfg)
     shuffle_gen = minigrad.Generator()
@@ -483,13 +517,19 @@ def add_train_parser(subparsers):
     p.add_argument("--scheduler", default=d.scheduler, choices=["none", "cosine", "step", "onecycle", "plateau"])
     p.add_argument("--loss", default=d.loss, choices=["ce", "svm"])
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--augment", action="store_true")
+    p.add_argument("--augment", action="store_true", help="random crops of the training images, and "
+                                                          "flips except for digits (default: off)")
     p.add_argument("--device", default=d.device, help="cpu or cuda")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--out", default=None, help="output folder (default: runs/MODEL-DATASET)")
-    p.add_argument("--resume", default=None, metavar="CHECKPOINT")
-    p.add_argument("--limit", type=_positive_int, default=None, help="train and test on a stratified, seeded sample of N images each (smoke runs)")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                   help="continue the run saved in CHECKPOINT, with its saved settings; flags given override "
+                        "them (default: a new run)")
+    p.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                   help="train and test on a stratified, seeded sample of N images each, for smoke runs "
+                        "(default: all images)")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bar (default: a bar with the running loss, accuracy and images/s)")
     p.add_argument("--overwrite", action="store_true", help="let --out replace a run already there")
     for action in p._actions:
         if action.dest == "help":
@@ -522,7 +562,7 @@ def config_from_args(args, log=print):
     given = {k: v for k, v in vars(args).items() if k in fields}
     overwrite = getattr(args, "overwrite", False)
     if given.get("resume"):
-        saved = minigrad.load(given["resume"]).get("config") or {}
+        saved = load_job_checkpoint(given["resume"]).get("config") or {}
         base = {k: v for k, v in saved.items() if k in fields and k not in ("resume", "progress")}
         changed = {k: v for k, v in given.items() if k in base and base[k] != v}
         cfg = Config(**{**base, **given})
@@ -553,18 +593,21 @@ def _train_command(args):
     cfg = config_from_args(args)
     try:
         run(cfg)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:      # one line (printed by __main__): where, what is kept, how to go on
         ckpt = os.path.join(cfg.out, "checkpoint.mg")
         if not os.path.exists(ckpt):
-            raise KeyboardInterrupt("no epoch had finished, so there is no checkpoint") from None
+            where = f"{e}: " if isinstance(e, Interrupted) else ""
+            raise KeyboardInterrupt(f"{where}no epoch had finished, so there is no checkpoint") from None
         epoch = minigrad.load(ckpt).get("epoch", 0)
-        raise KeyboardInterrupt(f"after epoch {epoch}, whose checkpoint is kept; resume with: python -m minigrad "
-                                f"train {cfg.model} --dataset {cfg.dataset} --resume {ckpt} --out {cfg.out}") from None
+        kept = f"{e}; the checkpoint of epoch {epoch} is kept" if isinstance(e, Interrupted) else \
+            f"after epoch {epoch}, whose checkpoint is kept"
+        raise KeyboardInterrupt(f"{kept}; resume with: python -m minigrad train --resume {ckpt}") from None
     return 0
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="minigrad train")
+    from minigrad.__main__ import ArgumentParser
+    parser = ArgumentParser(prog="minigrad train")
     sub = parser.add_subparsers(dest="command", required=True)
     add_train_parser(sub)
     args = parser.parse_args(["train"] + list(sys.argv[1:] if argv is None else argv))

@@ -35,14 +35,24 @@ def _clean_copy(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    src, out = _clean_copy(tmp_path_factory), tmp_path_factory.mktemp("wheel")
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                        "-w", str(out), str(src)], capture_output=True, text=True, timeout=300)
+def dists(tmp_path_factory):
+    """(wheel, sdist) made by ``python -m build`` as a user or CI would, but offline: --no-isolation builds
+    with the installed setuptools and wheel (the [dev] extra) instead of downloading them. Without --sdist or
+    --wheel, build makes the sdist first and the wheel from the unpacked sdist, so the wheel also proves that
+    the sdist holds everything a build needs."""
+    src, out = _clean_copy(tmp_path_factory), tmp_path_factory.mktemp("dist")
+    r = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
+                       capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
-        pytest.fail(f"pip wheel failed:\n{r.stderr[-3000:]}")
+        pytest.fail(f"python -m build failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
     (whl,) = glob.glob(str(out / "*.whl"))
-    return whl
+    (sdist,) = glob.glob(str(out / "minigrad-*.tar.gz"))
+    return whl, sdist
+
+
+@pytest.fixture(scope="module")
+def wheel(dists):
+    return dists[0]
 
 
 def test_wheel_holds_every_module_of_the_source_tree(wheel):
@@ -72,22 +82,45 @@ def test_version_flag_prints_the_version():
     assert r.stdout.strip() == f"minigrad {minigrad.__version__}"
 
 
-def test_sdist_holds_the_sources_and_builds_the_same_wheel(tmp_path_factory):
+def test_sdist_holds_the_sources_and_nothing_else(dists):
     import tarfile
-    src, out = _clean_copy(tmp_path_factory), tmp_path_factory.mktemp("sdist")
-    r = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(out)], cwd=src, capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    (sdist,) = glob.glob(str(out / "minigrad-*.tar.gz"))
+    _, sdist = dists
     names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
-    expected = {m.replace("minigrad/kernels/", "kernels/", 1) for m in _source_modules()} | {"setup.py", "README.md"}
+    expected = {m.replace("minigrad/kernels/", "kernels/", 1) for m in _source_modules()}
+    expected |= {"setup.py", "README.md", "pyproject.toml"}
     assert not sorted(expected - names), f"missing from the sdist: {sorted(expected - names)}"
     assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/")) for n in names)
-    unpacked = tmp_path_factory.mktemp("unpacked")
-    tarfile.open(sdist).extractall(unpacked, filter="data")
-    (root,) = glob.glob(str(unpacked / "minigrad-*"))
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                        str(out), root], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_wheel_installed_in_a_fresh_venv_runs_the_job_from_outside_the_checkout(wheel, tmp_path):
+    """What a user does after ``pip install minigrad-*.whl``, offline: a fresh virtual environment (NumPy,
+    Numba, mlxtend from the system's site-packages, since nothing may be downloaded here), the wheel
+    installed without its dependencies, then the job, ``summary`` and the console script run from a folder
+    outside the checkout. The installed copy must be the one imported (the checkout's editable install is
+    only a fallback finder, behind the venv's own site-packages). .ci/wheel-check does the same with a
+    clean venv and the [train,onnx] extras from PyPI."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    py, console = str(venv / "bin" / "python"), str(venv / "bin" / "minigrad")
+    r = subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--disable-pip-version-check",
+                        wheel], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    (whl,) = glob.glob(str(out / "*.whl"))
-    assert _source_modules() <= set(zipfile.ZipFile(whl).namelist())
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["MPLBACKEND"] = "Agg"
+
+    def sh(*args):
+        r = subprocess.run(list(args), capture_output=True, text=True, cwd=outside, env=env, timeout=600)
+        assert r.returncode == 0, f"{args}:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+        return r.stdout
+
+    where = sh(py, "-c", "import minigrad.models, minigrad.kernels.cpu; print(minigrad.__file__)").strip()
+    assert where.startswith(str(venv)) and not where.startswith(ROOT), where
+    out = sh(py, "-m", "minigrad", "train", "lenet5", "--limit", "200", "--epochs", "1", "--no-progress",
+             "--out", "run")
+    assert "test top-1" in out and (outside / "run" / "metrics.csv").stat().st_size > 0
+    assert "LeNet" in sh(py, "-m", "minigrad", "summary", "lenet5")
+    import minigrad
+    assert sh(console, "--version").strip() == f"minigrad {minigrad.__version__}"

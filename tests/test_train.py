@@ -1,6 +1,7 @@
 """minigrad/train.py: the training job runs, writes its outputs, and resumes to the same weights."""
 import csv
 import os
+import re
 import subprocess
 import sys
 
@@ -99,31 +100,71 @@ def test_cli_refuses_non_positive_counts_before_anything_runs(tmp_path, flag, va
     r = subprocess.run([sys.executable, "-m", "minigrad", "train", "lenet5", flag, value, "--out", str(out)],
                        capture_output=True, text=True, cwd=ROOT, timeout=120, env=dict(os.environ, PYTHONPATH=ROOT))
     assert r.returncode == 2
-    assert "Traceback" not in r.stderr and f"argument {flag}: expected a whole number >= 1" in r.stderr, r.stderr
+    assert r.stderr.startswith(f"minigrad: error: argument {flag}: expected a whole number >= 1"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr          # one line: no usage block, no traceback
     assert not out.exists()
 
 
 def _cli(args, cwd, **kw):
-    return subprocess.run([sys.executable, "-m", "minigrad"] + args, capture_output=True, text=True, cwd=cwd,
-                          timeout=300, env=dict(os.environ, PYTHONPATH=ROOT, **kw))
+    env = {k: v for k, v in os.environ.items() if k != "MINIGRAD_SIMULATE_CUDA"}   # 'cuda' is a real GPU or none
+    command = [sys.executable] + (args if args[0] == "-c" else ["-m", "minigrad"] + args)
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=300,
+                          env=dict(env, PYTHONPATH=ROOT, **kw))
+
+
+def _no_gpu():
+    try:
+        return not minigrad.cuda.is_available()
+    except Exception:
+        return True
+
+
+# Offline: the download mirrors point at a closed local port, so the data cannot be fetched.
+OFFLINE = ["-c", "import sys, minigrad.datasets as d; d.MNIST.mirrors = ['http://127.0.0.1:9/']; "
+                 "from minigrad.__main__ import main; sys.exit(main(sys.argv[1:]))"]
 
 
 @pytest.mark.parametrize("args,expected", [
     (["train", "lenet9"], "unknown model 'lenet9'"),
     (["train", "lenet5", "--dataset", "svhn"], "invalid choice: 'svhn'"),
+    (["train", "lenet5", "--batch-size", "0"], "argument --batch-size: expected a whole number >= 1, got 0"),
     (["train", "lenet5", "--resume", "missing.mg"], "missing.mg"),
     (["train", "lenet5", "--resume", "corrupt.mg"], "corrupt.mg"),
+    (["train", "lenet5", "--resume", "tensor.mg"], "--resume tensor.mg: expected the checkpoint of a training run "
+                                                   "(a dict with model, optimizer, epoch, history), got a Tensor"),
+    (["train", "lenet5", "--resume", "dict.mg"], "got a dict with keys ['epoch', 'weights']"),
     (["train", "lenet5", "--device", "tpu"], "unknown device 'tpu'"),
+    pytest.param(["train", "lenet5", "--device", "cuda"], "device 'cuda'",
+                 marks=pytest.mark.skipif(not _no_gpu(), reason="this machine has a GPU")),
+    (["train", "lenet5", "--momentum", "2"], "--momentum must be in [0, 1), got 2.0"),
+    (OFFLINE + ["train", "lenet5", "--dataset", "mnist", "--data-dir", "data"],
+     "could not download train-images-idx3-ubyte.gz"),
     (["summary", "lenet9"], "unknown model 'lenet9'"),
 ])
 def test_cli_user_errors_are_one_line_exit_2_and_leave_nothing_on_disk(tmp_path, args, expected):
     (tmp_path / "corrupt.mg").write_bytes(b"PK\x03\x04 not really a checkpoint")
+    minigrad.save(minigrad.ones(3), tmp_path / "tensor.mg")                  # minigrad files, but not a run's
+    minigrad.save({"weights": minigrad.ones(3), "epoch": 1}, tmp_path / "dict.mg")
     out = tmp_path / "run"
-    r = _cli(args + (["--out", str(out)] if args[0] == "train" else []), cwd=tmp_path)
+    r = _cli(args + (["--out", str(out)] if "train" in args else []), cwd=tmp_path)
     assert r.returncode == 2, r.stderr
-    assert "Traceback" not in r.stderr and expected in r.stderr, r.stderr
-    assert len([line for line in r.stderr.splitlines() if "error" in line]) == 1, r.stderr
+    errors = [line for line in r.stderr.splitlines() if not line.startswith("Downloading ")]  # progress notes
+    assert len(errors) == 1 and errors[0].startswith("minigrad: error: ") and expected in errors[0], r.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("args,expected", [(["lenet9"], "unknown model 'lenet9'"),
+                                           (["lenet5", "--device", "tpu"], "unknown device 'tpu'"),
+                                           (["lenet5", "--resume", "corrupt.mg"], "corrupt.mg"),
+                                           (["lenet5", "--lr", "-1"], "--lr must be a positive number")])
+def test_what_can_be_checked_without_the_data_is_checked_before_it_is_loaded(tmp_path, args, expected):
+    """With the data missing and no network, the mistake the user can fix at once is the one reported: no
+    download is tried and no data folder is made."""
+    (tmp_path / "corrupt.mg").write_bytes(b"PK\x03\x04 not really a checkpoint")
+    r = _cli(OFFLINE + ["train"] + args + ["--dataset", "mnist", "--data-dir", "data", "--out", "run"],
+             cwd=tmp_path)
+    assert r.returncode == 2 and expected in r.stderr and "Downloading" not in r.stderr, r.stderr
+    assert not (tmp_path / "data").exists() and not (tmp_path / "run").exists()
 
 
 def test_cli_debug_shows_the_traceback(tmp_path):
@@ -150,7 +191,10 @@ def test_ctrl_c_is_one_line_exit_130_and_keeps_the_checkpoint(tmp_path):
     stdout, stderr = p.communicate(timeout=120)
     assert p.returncode == 130, stderr
     assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
-    assert "minigrad: interrupted after epoch" in stderr and f"--resume {ckpt}" in stderr, stderr
+    # where it came (a batch, or between batches while testing or saving), what is kept, how to go on
+    assert re.match(r"minigrad: interrupted (at epoch \d+, batch \d+; the checkpoint of epoch \d+ is kept|"
+                    r"after epoch \d+, whose checkpoint is kept); resume with: python -m minigrad train "
+                    + re.escape(f"--resume {ckpt}") + "$", stderr.strip()), stderr
     state = minigrad.load(str(ckpt))                           # intact: loads, with at least one epoch done
     assert state["epoch"] >= 1 and set(state["model"]) == set(minigrad.models.lenet5().state_dict())
 
@@ -165,7 +209,8 @@ def test_each_optimizer_gets_its_own_default_lr(optimizer, lr):
 @pytest.mark.parametrize("kw,expected", [(dict(momentum=2.0), "--momentum must be in [0, 1), got 2.0"),
                                          (dict(lr=-1.0), "--lr must be a positive number, got -1.0"),
                                          (dict(lr=float("nan")), "--lr must be a positive number"),
-                                         (dict(label_smoothing=1.5), "--label-smoothing must be in [0, 1)")])
+                                         (dict(label_smoothing=1.5), "--label-smoothing must be in [0, 1)"),
+                                         (dict(seed=-1), "--seed must be a whole number >= 0, got -1")])
 def test_settings_that_cannot_train_are_refused_before_anything_is_written(tmp_path, kw, expected):
     with pytest.raises(ValueError) as e:
         run(_cfg(tmp_path / "run", **kw), log=lambda *a: None)
@@ -184,8 +229,9 @@ def test_help_shows_defaults_and_the_model_and_dataset_names(tmp_path):
     text = " ".join(r.stdout.split())
     assert r.returncode == 0
     for piece in ("(default: 10)", "(default: 64)", "(default: cosine)", "sgd 0.05, adam 0.001", "resnet20",
-                  "efficientnet_b0", "fashion-mnist"):
+                  "efficientnet_b0", "fashion-mnist", "(default: all images)", "(default: a new run)"):
         assert piece in text, piece
+    assert "(default: True)" not in text and "(default: None)" not in text     # no raw flag values
 
 
 def _run_cli(args, cwd):
@@ -222,16 +268,24 @@ def test_resume_restores_the_saved_configuration_and_lists_overrides(tmp_path):
 
 @pytest.mark.parametrize("scheduler", ["cosine", "step"])
 def test_extending_a_run_rebuilds_the_schedule_over_the_new_total(tmp_path, scheduler):
+    """2 epochs, then resumed with --epochs 6: epochs 3-6 run at the rates of a 6-epoch schedule (cosine over
+    6 epochs; step every 6 // 3 = 2 epochs), not those of the old 2-epoch one continued or restarted (whose
+    cosine is at 0 after epoch 2 and whose step size is 1)."""
     import math
     run(_cfg(tmp_path / "a", epochs=2, scheduler=scheduler, augment=False, limit=64), log=lambda *a: None)
-    history = run(_cfg(tmp_path / "a", epochs=4, scheduler=scheduler, augment=False, limit=64,
+    history = run(_cfg(tmp_path / "a", epochs=6, scheduler=scheduler, augment=False, limit=64,
                        resume=str(tmp_path / "a/checkpoint.mg")), log=lambda *a: None)
-    state = minigrad.load(str(tmp_path / "a/checkpoint.mg"))
-    lr = state["optimizer"]["param_groups"][0]["lr"]
-    # after 4 of 4 epochs the new schedule is at its end, not 2 epochs into a second cycle of the old one
-    expected = 0.0 if scheduler == "cosine" else 0.05 * 0.1 ** (4 // max(4 // 3, 1))
-    assert math.isclose(lr, expected, abs_tol=1e-9), lr
-    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5, 6]
+
+    def rate(epoch, total):        # the lr during 1-based ``epoch`` of a ``total``-epoch schedule
+        if scheduler == "cosine":
+            return 0.05 * (1 + math.cos(math.pi * (epoch - 1) / total)) / 2
+        return 0.05 * 0.1 ** ((epoch - 1) // max(total // 3, 1))
+    expected = [rate(e, 2) for e in (1, 2)] + [rate(e, 6) for e in (3, 4, 5, 6)]
+    got = [r["lr"] for r in history]
+    assert all(math.isclose(g, e, rel_tol=1e-5, abs_tol=1e-12) for g, e in zip(got, expected)), (got, expected)
+    lr = minigrad.load(str(tmp_path / "a/checkpoint.mg"))["optimizer"]["param_groups"][0]["lr"]
+    assert math.isclose(lr, rate(7, 6), rel_tol=1e-5, abs_tol=1e-12)   # the new schedule's end
 
 
 def test_a_one_cycle_run_cannot_be_stretched(tmp_path):
@@ -241,14 +295,21 @@ def test_a_one_cycle_run_cannot_be_stretched(tmp_path):
             log=lambda *a: None)
 
 
-def test_a_diverging_run_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path):
+@pytest.mark.parametrize("seed,message", [
+    (3, r"the loss is (nan|inf) at epoch \d+, batch \d+"),
+    # seed 0: epoch 1 ends on finite but overflowing weights (train loss 4e22, test loss nan), which must not
+    # be saved as the last good checkpoint
+    (0, r"the (test loss is (nan|inf) after epoch \d+|loss is (nan|inf) at epoch \d+, batch \d+)")])
+def test_a_diverging_run_stops_naming_epoch_and_batch_and_keeps_the_last_good_checkpoint(tmp_path, seed, message):
     from minigrad.train import TrainingDivergedError
-    cfg = _cfg(tmp_path, epochs=5, lr=50.0, momentum=0.99, limit=256, augment=False, scheduler="none")
-    with pytest.raises(TrainingDivergedError, match=r"the loss is (nan|inf) at epoch \d+, batch \d+.*learning rate"):
+    cfg = _cfg(tmp_path, epochs=5, lr=50.0, momentum=0.99, limit=256, augment=False, scheduler="none", seed=seed)
+    with pytest.raises(TrainingDivergedError, match=message + r": training diverged.*learning rate \(now 50\) "
+                                                    r"or momentum \(now 0.99\)"):
         run(cfg, log=lambda *a: None)
-    if (tmp_path / "checkpoint.mg").exists():        # written only by finished epochs: finite weights
+    if (tmp_path / "checkpoint.mg").exists():        # written only by good epochs: finite weights and losses
         state = minigrad.load(str(tmp_path / "checkpoint.mg"))
         assert all(np.isfinite(v.numpy()).all() for v in state["model"].values())
+        assert all(np.isfinite([r["train_loss"], r["test_loss"]]).all() for r in state["history"])
 
 
 def test_metrics_are_rounded_and_curves_have_a_title_and_an_lr_panel(tmp_path):
@@ -260,6 +321,23 @@ def test_metrics_are_rounded_and_curves_have_a_title_and_an_lr_panel(tmp_path):
     assert all(v == float(f"{v:.6g}") for r in state["history"] for v in r.values() if isinstance(v, float))
     img = matplotlib.image.imread(str(tmp_path / "curves.png"))
     assert img.shape[1] >= 3 * img.shape[0]            # three panels side by side: loss, accuracy, lr
+
+
+def test_curves_are_titled_with_model_dataset_and_folder_and_plot_the_lr(tmp_path, monkeypatch):
+    import matplotlib.figure
+    seen = []
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def savefig(fig, *args, **kw):
+        seen.append((fig._suptitle.get_text() if fig._suptitle else None,
+                     [(ax.get_title(), [list(line.get_ydata()) for line in ax.get_lines()]) for ax in fig.axes]))
+        return real_savefig(fig, *args, **kw)
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    history = run(_cfg(tmp_path / "out", epochs=2, limit=64, augment=False), log=lambda *a: None)
+    title, axes = seen[-1]
+    assert title == f"lenet5 on mnist5k  ({tmp_path / 'out'})"
+    assert [t for t, _ in axes] == ["Loss", "Accuracy", "Learning rate (during the epoch)"]
+    assert axes[2][1] == [[r["lr"] for r in history]] and history[0]["lr"] > history[1]["lr"]
 
 
 def test_a_cold_kernel_cache_is_announced_with_the_time_of_the_first_batch(tmp_path, monkeypatch):

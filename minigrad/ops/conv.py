@@ -13,7 +13,8 @@ padding skip im2col (plain GEMM); depthwise convolutions with one output channel
 direct kernels (their GEMM would have an inner size of KH*KW: all copying, no arithmetic). The column
 buffer is bounded by a budget (``set_im2col_budget``): the batch runs in chunks whose columns fit it,
 on the kernels' thread pool (``map_chunks``), and a sample whose columns alone exceed it runs in blocks
-of output rows (each block a convolution over the input rows it reads).
+of output rows (each block a convolution over the input rows it reads). float16 on the CPU (Numba has no
+half type) is computed in float32 and returned as float16, rounded once, as PyTorch's CPU kernels do.
 """
 from __future__ import annotations
 

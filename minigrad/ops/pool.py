@@ -3,7 +3,8 @@
 The kernels come from ``backend.kernels(x)``. Max pooling saves the flat position of each window's
 maximum (ties: the first in scan order, as PyTorch); its backward scatters gy to those positions and the
 scatter's own backward is the matching gather, so second derivatives work. Average pooling and its
-backward are each other's adjoints.
+backward are each other's adjoints. float16 on the CPU is computed in float32 and returned as float16
+(Numba has no half type; PyTorch's CPU kernels accumulate half in float too).
 """
 from __future__ import annotations
 

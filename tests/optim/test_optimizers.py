@@ -490,6 +490,27 @@ def test_step_with_a_bad_gradient_on_the_last_parameter_changes_nothing(name, kw
     assert _opt_bits(params, opt) == before
 
 
+@pytest.mark.skipif("cuda" not in DEVICES, reason="needs a CUDA device (a GPU, or MINIGRAD_SIMULATE_CUDA=1)")
+def test_step_with_a_gradient_on_another_device_changes_nothing():
+    params = [minigrad.randn(3, 2, device="cuda", requires_grad=True),
+              minigrad.randn(4, device="cuda", requires_grad=True)]
+    opt = optim.Adam(params)
+    for p in params:
+        p.grad = minigrad.ones_like(p)
+    opt.step()
+    params[1].grad.array = np.ones(4, np.float32)           # a host array: bypasses the .grad setter
+
+    def bits():
+        return [(k, v.cpu().numpy().tobytes() if isinstance(v, minigrad.Tensor) else v)
+                for p in params for k, v in [("", p.detach())] + sorted(opt.state[p].items())]
+    before = bits()
+    assert len(before) == 2 * 4                             # each parameter and its step, exp_avg, exp_avg_sq
+    with pytest.raises(RuntimeError, match=r"group 0, param 1 has a gradient on cpu, expected the parameter's "
+                                           r"cuda:0; nothing was updated"):
+        opt.step()
+    assert bits() == before
+
+
 def test_step_names_the_parameter_from_named_parameters():
     model = minigrad.nn.Linear(2, 3)
     opt = optim.Adam(model.named_parameters())
