@@ -317,7 +317,6 @@ def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
     return gx
 
 
-
 # ------------------------------------------------------------------------------------------ batch norm
 # The plain array expressions of reference.py run as they are on CuPy arrays (each reduction and each
 # fused elementwise expression is one pass on the GPU).

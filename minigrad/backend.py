@@ -22,8 +22,8 @@ _cupy_error = None    # why it could not
 
 def is_simulated() -> bool:
     """True when ``MINIGRAD_SIMULATE_CUDA`` makes 'cuda' the simulated device of ``minigrad.testing.cuda_sim``
-    (a testing tool: CuPy's API on the CPU) instead of CuPy."""
-    return bool(os.environ.get("MINIGRAD_SIMULATE_CUDA"))
+    (a testing tool: CuPy's API on the CPU) instead of CuPy; unset, empty or 0 leaves CuPy's 'cuda'."""
+    return os.environ.get("MINIGRAD_SIMULATE_CUDA", "") not in ("", "0")
 
 
 def _load_cupy():
@@ -211,6 +211,7 @@ def erf(a):
         import math
         _erf = np.frompyfunc(math.erf, 1, 1)
     return np.asarray(_erf(a), dtype=a.dtype)
+
 
 def _load_kernels_package():
     """``minigrad.kernels``: installed inside the package, or, in a source checkout, the kernels/ folder

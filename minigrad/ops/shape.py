@@ -6,6 +6,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Expand, Function
 from ..tensor import Tensor
+from ._util import ceil_div
 from .elementwise import as_tensor_pair
 
 
@@ -290,4 +291,4 @@ def split(x, split_size_or_sections, dim=0):
 def chunk(x, chunks, dim=0):
     """Split into ``chunks`` nearly equal pieces (ceil(n / chunks) each, as in PyTorch)."""
     n = x.shape[_axis(dim, x.ndim)]
-    return split(x, max(-(-n // chunks), 1), dim)
+    return split(x, max(ceil_div(n, chunks), 1), dim)

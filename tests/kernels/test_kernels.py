@@ -360,9 +360,27 @@ print("ok", len(sigs))
 """
 
 
-def test_every_gpu_kernel_compiles_to_ptx_for_float32_and_float64():
-    """Type-checks the CUDA kernels for real (NVVM, no GPU needed); skips where no CUDA toolkit is installed."""
+def _nvvm_env():
+    """The environment for compiling CUDA kernels without a GPU: NVVM from NVIDIA's PyPI wheel
+    (``pip install nvidia-cuda-nvcc-cu12``, what .ci/run installs where no CUDA toolkit is) when it is
+    installed, else whatever CUDA toolkit Numba finds on the machine."""
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0", PYTHONPATH=os.pathsep.join(sys.path))
+    try:
+        import nvidia.cuda_nvcc
+        home = list(nvidia.cuda_nvcc.__path__)[0]
+    except ImportError:
+        return env
+    nvvm = os.path.join(home, "nvvm", "lib64")
+    if os.path.isdir(nvvm):     # Numba loads libnvvm.so by name, and reads libdevice under CUDA_HOME
+        env["CUDA_HOME"] = home
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [nvvm, env.get("LD_LIBRARY_PATH")]))
+    return env
+
+
+def test_every_gpu_kernel_compiles_to_ptx_for_float32_and_float64():
+    """Type-checks the CUDA kernels for real (NVVM, no GPU needed); skips where neither a CUDA toolkit nor
+    NVIDIA's nvcc wheel is installed."""
+    env = _nvvm_env()
     probe = subprocess.run([sys.executable, "-c", "from numba import cuda; import numba; cuda.compile_ptx("
                             "lambda x: None, (numba.float32[:],), cc=(7, 5))"], env=env, capture_output=True,
                            text=True, timeout=300)

@@ -9,12 +9,11 @@ from hypothesis import strategies as st
 
 import minigrad
 import minigrad.nn as nn
-from nn_helpers import check_module, torch
+from nn_helpers import check_module, tnn, torch
 
 requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
 
-@requires_torch
 @given(cin=st.sampled_from([1, 2, 4]), cout=st.sampled_from([2, 4]), k=st.integers(1, 3), stride=st.integers(1, 2),
        padding=st.integers(0, 2), dilation=st.integers(1, 2), grouped=st.booleans(), bias=st.booleans(),
        hw=st.integers(4, 6), seed=st.integers(0, 999))
@@ -25,19 +24,17 @@ def test_conv2d_matches_torch(cin, cout, k, stride, padding, dilation, grouped, 
     x = np.random.default_rng(seed).standard_normal((2, cin, hw, hw))
     args = (cin, cout, k)
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, bias=bias)
-    check_module(nn.Conv2d(*args, **kw), torch.nn.Conv2d(*args, **kw), x, check_grad=False)
+    check_module(nn.Conv2d(*args, **kw), tnn.Conv2d(*args, **kw), x, check_grad=False)
 
 
-@requires_torch
 @pytest.mark.parametrize("padding_mode", ["zeros", "reflect", "replicate", "circular"])
 @pytest.mark.parametrize("padding", [1, (2, 1), "same", "valid"])
 def test_conv2d_padding_modes(padding_mode, padding):
     x = np.random.default_rng(1).standard_normal((2, 2, 5, 6))
     kw = dict(padding=padding, padding_mode=padding_mode)
-    check_module(nn.Conv2d(2, 3, 3, **kw), torch.nn.Conv2d(2, 3, 3, **kw), x)
+    check_module(nn.Conv2d(2, 3, 3, **kw), tnn.Conv2d(2, 3, 3, **kw), x)
 
 
-@requires_torch
 @pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
 @pytest.mark.parametrize("k,dilation", [(2, 1), (4, 1), (2, 3)])
 def test_conv2d_same_with_even_kernel(k, dilation):
@@ -45,7 +42,7 @@ def test_conv2d_same_with_even_kernel(k, dilation):
     x = np.random.default_rng(2).standard_normal((1, 2, 7, 6))
     for mode in ("zeros", "reflect"):
         kw = dict(padding="same", dilation=dilation, padding_mode=mode)
-        y = check_module(nn.Conv2d(2, 2, k, **kw), torch.nn.Conv2d(2, 2, k, **kw), x, check_grad=False)
+        y = check_module(nn.Conv2d(2, 2, k, **kw), tnn.Conv2d(2, 2, k, **kw), x, check_grad=False)
         assert y.shape == (1, 2, 7, 6)
 
 
@@ -58,13 +55,12 @@ def test_conv2d_argument_errors():
         nn.Conv2d(2, 2, 3, stride=2, padding="same")
 
 
-@requires_torch
 @pytest.mark.parametrize("stride,padding,output_padding,dilation,groups", [
     (1, 0, 0, 1, 1), (2, 1, 1, 1, 1), (2, 0, 0, 2, 2), (3, 1, 2, 1, 1)])
 def test_conv_transpose2d_matches_torch(stride, padding, output_padding, dilation, groups):
     x = np.random.default_rng(3).standard_normal((2, 4, 3, 4))
     kw = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation, groups=groups)
-    check_module(nn.ConvTranspose2d(4, 2, 3, **kw), torch.nn.ConvTranspose2d(4, 2, 3, **kw), x)
+    check_module(nn.ConvTranspose2d(4, 2, 3, **kw), tnn.ConvTranspose2d(4, 2, 3, **kw), x)
 
 
 @requires_torch

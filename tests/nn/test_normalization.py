@@ -7,7 +7,7 @@ import pytest
 import minigrad
 import minigrad.nn as nn
 from minigrad.autograd import gradcheck, gradgradcheck
-from nn_helpers import check_module, torch
+from nn_helpers import check_module, tnn, torch
 
 requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
@@ -97,12 +97,11 @@ def test_groupnorm(groups, kw):
     check_module(m, tm, x)
 
 
-@requires_torch
 @pytest.mark.parametrize("size", [2, 3, 5])
 def test_local_response_norm(size):
     x = np.random.default_rng(8).standard_normal((2, 6, 3, 3))
     check_module(nn.LocalResponseNorm(size, alpha=1e-2, beta=0.75, k=2.0),
-                 torch.nn.LocalResponseNorm(size, alpha=1e-2, beta=0.75, k=2.0), x)
+                 tnn.LocalResponseNorm(size, alpha=1e-2, beta=0.75, k=2.0), x)
 
 
 @requires_torch

@@ -6,7 +6,7 @@ import pytest
 import minigrad
 import minigrad.nn as nn
 import minigrad.nn.functional as F
-from helpers import away_from_zero, check_op, requires_torch, torch
+from helpers import check_op, requires_torch, torch
 
 INPLACE = [("relu", (), nn.ReLU), ("relu6", (), nn.ReLU6), ("leaky_relu", (0.1,), nn.LeakyReLU),
            ("elu", (0.5,), nn.ELU), ("silu", (), nn.SiLU), ("hardsigmoid", (), nn.Hardsigmoid),
@@ -74,11 +74,10 @@ def test_copy_of_a_shape_that_does_not_broadcast_names_both_and_changes_nothing(
 
 @pytest.mark.parametrize("lambd", [0.0, 0.3, 1.0])
 def test_softshrink_matches_torch_and_gradchecks(lambd):
-    rng = np.random.default_rng(1)
-    x = away_from_zero(rng, (3, 5), 0.05, 2.0)
-    x = np.where(np.abs(np.abs(x) - lambd) < 0.05, x + 0.1 * np.sign(x), x)     # away from the kinks
+    """The README's "Adding an op" test: inputs redrawn off the kinks at +-lambd."""
     ref = (lambda t: torch.nn.functional.softshrink(t, lambd)) if torch is not None else None
-    check_op(lambda t: F.softshrink(t, lambd), [x], ref)
+    check_op(lambda t: F.softshrink(t, lambd), lambda rng: [rng.uniform(-2, 2, (3, 5))], ref,
+             kinks=[-lambd, lambd], kink_margin=0.05)
     assert repr(nn.Softshrink(lambd)) == f"Softshrink({lambd})"
     with pytest.raises(ValueError, match="lambd must be non-negative, got -1"):
-        F.softshrink(minigrad.tensor(x), -1)
+        F.softshrink(minigrad.ones(3), -1)
