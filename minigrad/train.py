@@ -604,11 +604,3 @@ def _train_command(args):
         raise KeyboardInterrupt(f"{kept}; resume with: python -m minigrad train --resume {ckpt}") from None
     return 0
 
-
-def main(argv=None):
-    from minigrad.__main__ import ArgumentParser
-    parser = ArgumentParser(prog="minigrad train")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_train_parser(sub)
-    args = parser.parse_args(["train"] + list(sys.argv[1:] if argv is None else argv))
-    return args.func(args)

@@ -91,8 +91,8 @@ print("ok")
 def test_the_lenet5_job_on_the_simulated_gpu_ends_with_the_cpus_weights(tmp_path):
     code = """
 import sys, minigrad
-from minigrad.train import main
-main(["lenet5", "--limit", "512", "--epochs", "1", "--device", sys.argv[1], "--out", sys.argv[2]])
+from minigrad.__main__ import main
+sys.exit(main(["train", "lenet5", "--limit", "512", "--epochs", "1", "--device", sys.argv[1], "--out", sys.argv[2]]))
 """
     for device in ("cpu", "cuda"):
         env = dict(os.environ, MINIGRAD_SIMULATE_CUDA="1", PYTHONPATH=ROOT)
