@@ -5,6 +5,12 @@ The parent never blocks for long: it waits on the result queue in short slices a
 that every worker is alive (a worker killed by the OOM killer or a crash in C code is an error naming the
 worker, its pid and its exit code or signal, not a hang) and, with ``timeout``, how long the batch has
 taken. A worker stops when the parent tells it to, or when its parent has gone.
+
+The parent never reads the result pipe once it has told the workers to stop. A stopping worker exits
+without waiting for its queue's feeder thread, which may be halfway through writing a batch (a batch is
+larger than the pipe's buffer); the parent holds the pipe's write end too, so reading that half message
+would block forever with the workers already exited (two zombies and an idle parent). The same holds for
+a worker killed by a signal: what it was writing is not read.
 """
 import os
 import pickle
@@ -130,8 +136,11 @@ class WorkerPool:
             item = self._receive()
             if item is None:
                 dead = [(wid, w) for wid, w in enumerate(self.workers) if w.exitcode is not None]
-                if dead:    # what a worker sent just before it exited (its error) may still be in the pipe
-                    item = self._receive()
+                if dead:
+                    # A worker that exited by itself (worker_init_fn failed) flushed its error into the pipe
+                    # first; one killed by a signal may have left half a message there, never to be read.
+                    if all(w.exitcode >= 0 for _, w in dead):
+                        item = self._receive()
                     if item is None:
                         wid, w = dead[0]
                         raise RuntimeError(f"DataLoader worker {wid} (pid {w.pid}) exited unexpectedly "
@@ -159,10 +168,8 @@ class WorkerPool:
             except (OSError, ValueError):
                 pass
         deadline = time.monotonic() + grace
-        for w in self.workers:
-            while w.is_alive() and time.monotonic() < deadline:
-                self._drain()              # a worker blocked on a full result pipe can then exit
-                w.join(timeout=0.05)
+        for w in self.workers:      # a worker never blocks on a full result pipe: its feeder thread writes
+            w.join(timeout=max(0.0, deadline - time.monotonic()))
             if w.is_alive():
                 w.terminate()
                 w.join(timeout=1.0)
@@ -174,10 +181,3 @@ class WorkerPool:
             q.cancel_join_thread()
             q.close()
         self.tasks = []
-
-    def _drain(self):
-        try:
-            while True:
-                self.results.get_nowait()
-        except (queue.Empty, OSError, ValueError):
-            pass

@@ -117,6 +117,25 @@ def test_num_workers_gives_the_same_batches_in_the_same_order_and_shuts_down():
         [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
+
+@pytest.mark.timeout(60)
+def test_closing_with_batches_larger_than_the_pipe_in_flight_does_not_hang():
+    # The hang seen in a notebook: close() with batches still in flight, each larger than the 64 KiB pipe
+    # buffer, so a worker's feeder thread is halfway through writing one when the worker is told to stop and
+    # exits. The parent then read that half batch and waited forever for the rest (it holds the pipe's write
+    # end too), the exited workers left as zombies. pytest-timeout turns such a hang into a failure.
+    import time
+    ds = TensorDataset(minigrad.Tensor(np.zeros((64, 3, 64, 64), np.float32)))    # 8 x 48 KiB = 384 KiB a batch
+    for _ in range(5):
+        it = iter(DataLoader(ds, batch_size=8, num_workers=2))
+        assert next(it)[0].shape == (8, 3, 64, 64)
+        time.sleep(0.3)                 # the other batches in flight are made and stuck in the pipe
+        start = time.monotonic()
+        it.close()
+        assert time.monotonic() - start < 10      # the workers exit at once, not after the 5 s grace
+        assert not _children()
+
+
 class Boom:
     def __len__(self):
         return 8
