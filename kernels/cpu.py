@@ -581,3 +581,19 @@ def batch_norm_combine(gy, x, a, b, c):
     _bn_combine(gy, x, a.astype(t, copy=False), b.astype(t, copy=False), c.astype(t, copy=False), gx)
     return gx
 
+
+# ------------------------------------------------------------------------------------------------ relu
+@njit(parallel=True, cache=True, nogil=True)
+def _relu_backward(gy, y, gx):
+    for i in prange(gy.size):
+        gx[i] = gy[i] * (y[i] > 0)
+
+
+def relu_backward(gy, y):
+    """gy where y > 0, else 0 (y = relu(x): the gradient of relu through its output), one pass."""
+    if gy.dtype != y.dtype or gy.dtype.kind != "f" or gy.itemsize < 4:     # float16 and mixed: NumPy
+        return (gy * (y > 0)).astype(gy.dtype, copy=False)
+    gy, y = np.ascontiguousarray(gy), np.ascontiguousarray(y)
+    gx = np.empty_like(gy)
+    _relu_backward(gy.reshape(-1), y.reshape(-1), gx.reshape(-1))
+    return gx

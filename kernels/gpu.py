@@ -322,3 +322,4 @@ def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
 # The plain array expressions of reference.py run as they are on CuPy arrays (each reduction and each
 # fused elementwise expression is one pass on the GPU).
 from .reference import batch_norm_affine, batch_norm_combine, batch_norm_grad_sums, batch_norm_stats  # noqa: E402,F401
+from .reference import relu_backward  # noqa: E402,F401  (one fused elementwise pass on CuPy)

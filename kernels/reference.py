@@ -194,3 +194,9 @@ def batch_norm_grad_sums(gy, x, mean):
 def batch_norm_combine(gy, x, a, b, c):
     """gy, x (N, C, L) -> gy * a[c] + x * b[c] + c[c] (the input gradient of a training batch norm)."""
     return (gy * a[:, None] + x * b[:, None] + c[:, None]).astype(x.dtype)
+
+
+# ------------------------------------------------------------------------------------------------ relu
+def relu_backward(gy, y):
+    """gy where y > 0, else 0 (y = relu(x): the gradient of relu through its output)."""
+    return (gy * (y > 0)).astype(gy.dtype, copy=False)
