@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from .geometry import Geometry  # noqa: F401  (the type every kernel takes)
-from .threads import CHUNK_BYTES, map_chunks, workers  # noqa: F401  (part of the kernel contract)
+from .threads import CHUNK_BYTES, blas_one_thread, map_chunks, workers  # noqa: F401  (the kernel contract)
 
 # Numba's default OpenMP layer busy-waits in a way that collides with OpenBLAS's own threads: a parallel
 # kernel followed by a GEMM then costs ~10 ms of spinning. The workqueue layer hands the cores back at once.

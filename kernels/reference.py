@@ -85,6 +85,9 @@ def map_chunks(fn, chunks):
     return [fn(s, e, True) for s, e in chunks]
 
 
+from .threads import blas_one_thread  # noqa: E402,F401  (NumPy's BLAS on one thread: as the CPU kernels)
+
+
 # ------------------------------------------------------------------------------------------- max pool
 def _argmax_scan(values, positions, start):
     """PyTorch's rule over the candidates of a window in scan order: a value replaces the best so far if it
