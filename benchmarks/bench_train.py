@@ -8,6 +8,8 @@ and the process's whole peak (imports included) beside it.
 
     python benchmarks/bench_train.py            # full run (a few minutes)
     python benchmarks/bench_train.py --quick    # smoke run for the tests
+    python benchmarks/bench_train.py --threads 1   # both on one thread: per-core efficiency, and far
+                                                   # steadier than 2 threads on a loaded machine
 """
 from __future__ import annotations
 
@@ -123,20 +125,58 @@ def run_one(framework, workload, steps, batch):
         opt.step()
 
     step(x[:2], y[:2])                      # compile the kernels (Numba) on a tiny batch: not a step's memory
+    gflop = step_gflop(model, x) if framework == "minigrad" else 0.0
     base = _rss_kib("VmRSS")                # after imports, model, data and JIT: what the steps add is measured
     exact_peak = _reset_peak()
     step()                                  # warm-up: allocator pools (counted in the memory)
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     peak = _rss_kib("VmHWM")
-    result = {"median_ms": 1e3 * statistics.median(times), "step_mib": (peak - base) / 1024,
-              "peak_mib": peak / 1024, "exact_peak": exact_peak}
+    result = {"median_ms": 1e3 * statistics.median(times), "cpu_ms": 1e3 * statistics.median(cpu), "step_mib": (peak - base) / 1024,
+              "peak_mib": peak / 1024, "exact_peak": exact_peak, "gflop": gflop, "gemm": gemm_rate()}
     if framework == "minigrad":
         result["breakdown"] = breakdown(step, 3)
     print(json.dumps(result))
+
+
+def step_gflop(model, x):
+    """GFLOP of a training step's convolutions and linear layers: 3x their forward multiply-adds x 2 (the
+    forward, the input gradient and the weight gradient)."""
+    import minigrad
+    nn, flop, hooks = minigrad.nn, [0], []
+
+    def count(m, args, y):
+        w = m.weight
+        flop[0] += 2 * y.numel() * (w.numel() // w.shape[0])   # per output: in/groups * kH * kW products
+
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            hooks.append(m.register_forward_hook(count))
+    with minigrad.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return 3 * flop[0] / 1e9
+
+
+def gemm_rate(n=1024, repeat=5):
+    """This process's NumPy float32 GEMM rate in GFLOP per CPU second (best of ``repeat``): the ceiling of
+    a step made of im2col + GEMM, on the threads the step ran on, and steady on a loaded machine."""
+    import numpy as np
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(repeat))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn):
+    t0 = time.process_time()
+    fn()
+    return time.process_time() - t0
 
 
 # Where a minigrad step goes: every Function's forward and backward is timed (only the outermost one when
@@ -194,9 +234,13 @@ def breakdown(step, steps):
     return {k: v / total for k, v in spent.items()}
 
 
-def measure(framework, workload, steps, batch):
+_THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def measure(framework, workload, steps, batch, threads=None):
     cmd = [sys.executable, os.path.abspath(__file__), "--child", framework, workload, str(steps), str(batch)]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    env = dict(os.environ, **({v: str(threads) for v in _THREAD_VARS} if threads else {}))
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     if out.returncode != 0:
         raise RuntimeError(f"{framework} {workload} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -208,6 +252,7 @@ def main(argv=None):
     p.add_argument("--steps", type=int, help="timed steps per run (default 20)")
     p.add_argument("--rounds", type=int, help="alternating runs per framework (default 3)")
     p.add_argument("--only", choices=("lenet5", "resnet20"), help="one workload")
+    p.add_argument("--threads", type=int, help="threads for both frameworks (default: each one's own)")
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -223,31 +268,43 @@ def main(argv=None):
         peers = ["minigrad"]
         print("torch is not installed: minigrad only, no ratios")
     print(f"training step, batch {batch}, float32, best of {rounds} alternating runs of the median of {steps} "
-          f"steps; memory: growth of the resident set over the steps (MiB)")
+          f"steps, {args.threads or 'default'} threads; memory: growth of the resident set over the steps (MiB); "
+          f"load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     print(f"{'workload':<10} {'minigrad ms':>12} {'torch ms':>10} {'ratio':>7} {'minigrad MiB':>13} "
           f"{'torch MiB':>10} {'mem ratio':>9} {'process peak MiB (minigrad / torch)':>37}")
     breakdowns = {}
     for workload in [args.only] if args.only else ("lenet5", "resnet20"):
         # The frameworks take turns (rounds of one process each) and each keeps its best median, so a
         # burst of load from elsewhere on a shared machine does not decide the ratio.
-        r, per_round = {}, []
+        r, per_round, cpu_per_round = {}, [], []
         for _ in range(rounds):
             this = {}
             for fw in peers:
-                this[fw] = got = measure(fw, workload, steps, batch)
+                this[fw] = got = measure(fw, workload, steps, batch, args.threads)
                 if fw not in r or got["median_ms"] < r[fw]["median_ms"]:
-                    r[fw] = got
+                    r[fw] = dict(got, cpu_ms=min(got["cpu_ms"], r.get(fw, got)["cpu_ms"]))
+                else:
+                    r[fw]["cpu_ms"] = min(r[fw]["cpu_ms"], got["cpu_ms"])
             if "torch" in this:
                 per_round.append(this["minigrad"]["median_ms"] / this["torch"]["median_ms"])
+                cpu_per_round.append(this["minigrad"]["cpu_ms"] / this["torch"]["cpu_ms"])
         m, t = r["minigrad"], r.get("torch")
         if t:
             print(f"{workload:<10} {m['median_ms']:12.1f} {t['median_ms']:10.1f} "
                   f"{m['median_ms'] / t['median_ms']:7.2f} {m['step_mib']:13.0f} {t['step_mib']:10.0f} "
                   f"{m['step_mib'] / max(t['step_mib'], 1e-9):9.2f} "
                   f"{m['peak_mib']:24.0f} / {t['peak_mib']:.0f}   (ratio per round: "
-                  f"{', '.join(f'{q:.2f}' for q in per_round)})")
+                  f"{', '.join(f'{q:.2f}' for q in per_round)}; load average {os.getloadavg()[0]:.1f})")
         else:
             print(f"{workload:<10} {m['median_ms']:12.1f} {'-':>10} {'-':>7} {m['step_mib']:13.0f}")
+        if t:
+            cpu_rounds = ", ".join(f"{q:.2f}" for q in cpu_per_round)
+            print(f"{'':<10} CPU time per step (all threads): minigrad {m['cpu_ms']:.1f} ms, torch {t['cpu_ms']:.1f} ms,"
+                  f" ratio {m['cpu_ms'] / t['cpu_ms']:.2f} (per round: {cpu_rounds}; with --threads 1 the steadier"
+                  f" measure on a loaded machine)")
+        gf = m["gflop"] / m["cpu_ms"] * 1e3
+        print(f"{'':<10} minigrad {gf:.1f} GFLOP per CPU second = {gf / m['gemm']:.0%} of its NumPy GEMM's "
+              f"({m['gemm']:.0f}; {m['gflop']:.2f} GFLOP of conv and linear per step)")
         breakdowns[workload] = m["breakdown"], m["median_ms"]
     for workload, (shares, ms) in breakdowns.items():
         print(f"\nwhere minigrad's {workload} step goes (shares of the step, scaled to its median {ms:.1f} ms):")

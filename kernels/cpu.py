@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from .geometry import Geometry  # noqa: F401  (the type every kernel takes)
-from .threads import CHUNK_BYTES, map_chunks, workers  # noqa: F401  (part of the kernel contract)
+from .threads import CHUNK_BYTES, blas_one_thread, map_chunks, workers  # noqa: F401  (the kernel contract)
 
 # Numba's default OpenMP layer busy-waits in a way that collides with OpenBLAS's own threads: a parallel
 # kernel followed by a GEMM then costs ~10 ms of spinning. The workqueue layer hands the cores back at once.
@@ -487,21 +487,25 @@ def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
 
 # ------------------------------------------------------------------------------------------ batch norm
 # Per-channel kernels on x viewed as (N, C, L): threads own whole channels. The statistics are one pass
-# (sums of x - k and its square in float64, k the channel's first value, so the variance does not cancel
-# when |mean| >> std); normalise + affine is a second pass, y = x * scale[c] + shift[c].
+# (sums of x - k and its square, k the channel's first value, so the variance does not cancel when
+# |mean| >> std; each row's sums in x's dtype, the rows' in float64); normalise + affine is a second pass,
+# y = x * scale[c] + shift[c].
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
 def _bn_stats(x, mean, var):
     N, C, L = x.shape
     M = N * L
     for c in prange(C):
-        k = np.float64(x[0, c, 0])
+        k = x[0, c, 0]
         s, q = 0.0, 0.0
         for n in range(N):
             row = x[n, c]
-            for i in range(L):
-                d = np.float64(row[i]) - k
-                s += d
-                q += d * d
+            rs, rq = row.dtype.type(0), row.dtype.type(0)   # a row in x's dtype (it vectorises: 1.8x),
+            for i in range(L):                               # the rows summed in float64
+                d = row[i] - k
+                rs += d
+                rq += d * d
+            s += rs
+            q += rq
         m = s / M
         mean[c] = k + m
         var[c] = max(q / M - m * m, 0.0)
@@ -537,14 +541,17 @@ def batch_norm_affine(x, scale, shift):
 def _bn_grad_sums(gy, x, mean, sg, sgd):
     N, C, L = x.shape
     for c in prange(C):
-        m = mean[c]
+        m = x.dtype.type(mean[c])
         s, t = 0.0, 0.0
         for n in range(N):
             grow, xrow = gy[n, c], x[n, c]
+            rs, rt = gy.dtype.type(0), gy.dtype.type(0)     # as in _bn_stats: rows in the arrays' dtype
             for i in range(L):
-                g = np.float64(grow[i])
-                s += g
-                t += g * (np.float64(xrow[i]) - m)
+                g = grow[i]
+                rs += g
+                rt += g * (xrow[i] - m)
+            s += rs
+            t += rt
         sg[c], sgd[c] = s, t
 
 
@@ -572,4 +579,21 @@ def batch_norm_combine(gy, x, a, b, c):
     gx = np.empty_like(x)
     t = x.dtype
     _bn_combine(gy, x, a.astype(t, copy=False), b.astype(t, copy=False), c.astype(t, copy=False), gx)
+    return gx
+
+
+# ------------------------------------------------------------------------------------------------ relu
+@njit(parallel=True, cache=True, nogil=True)
+def _relu_backward(gy, y, gx):
+    for i in prange(gy.size):
+        gx[i] = gy[i] * (y[i] > 0)
+
+
+def relu_backward(gy, y):
+    """gy where y > 0, else 0 (y = relu(x): the gradient of relu through its output), one pass."""
+    if gy.dtype != y.dtype or gy.dtype.kind != "f" or gy.itemsize < 4:     # float16 and mixed: NumPy
+        return (gy * (y > 0)).astype(gy.dtype, copy=False)
+    gy, y = np.ascontiguousarray(gy), np.ascontiguousarray(y)
+    gx = np.empty_like(gy)
+    _relu_backward(gy.reshape(-1), y.reshape(-1), gx.reshape(-1))
     return gx

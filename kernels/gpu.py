@@ -6,6 +6,7 @@ add. On a GPU the arrays are CuPy's (Numba reads them through ``__cuda_array_int
 CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) they are NumPy arrays and every CUDA thread runs in Python on
 the CPU, which is how CI runs this exact code without a GPU. Neither CuPy nor a GPU is needed to import it.
 """
+import contextlib
 import math
 
 import numpy as np
@@ -122,6 +123,12 @@ def workers():
 def map_chunks(fn, chunks):
     """[fn(start, stop, True) for each chunk], in order (the GPU parallelises inside each kernel)."""
     return [fn(s, e, True) for s, e in chunks]
+
+
+@contextlib.contextmanager
+def blas_one_thread():
+    """Nothing to pin on the GPU (the CPU kernels put NumPy's BLAS on one thread for small products)."""
+    yield
 
 
 # ------------------------------------------------------------------------------------------- max pool
@@ -321,3 +328,4 @@ def avgpool2d_backward(gy, g, *, count_include_pad=True, divisor_override=0):
 # The plain array expressions of reference.py run as they are on CuPy arrays (each reduction and each
 # fused elementwise expression is one pass on the GPU).
 from .reference import batch_norm_affine, batch_norm_combine, batch_norm_grad_sums, batch_norm_stats  # noqa: E402,F401
+from .reference import relu_backward  # noqa: E402,F401  (one fused elementwise pass on CuPy)

@@ -85,6 +85,9 @@ def map_chunks(fn, chunks):
     return [fn(s, e, True) for s, e in chunks]
 
 
+from .threads import blas_one_thread  # noqa: E402,F401  (NumPy's BLAS on one thread: as the CPU kernels)
+
+
 # ------------------------------------------------------------------------------------------- max pool
 def _argmax_scan(values, positions, start):
     """PyTorch's rule over the candidates of a window in scan order: a value replaces the best so far if it
@@ -194,3 +197,9 @@ def batch_norm_grad_sums(gy, x, mean):
 def batch_norm_combine(gy, x, a, b, c):
     """gy, x (N, C, L) -> gy * a[c] + x * b[c] + c[c] (the input gradient of a training batch norm)."""
     return (gy * a[:, None] + x * b[:, None] + c[:, None]).astype(x.dtype)
+
+
+# ------------------------------------------------------------------------------------------------ relu
+def relu_backward(gy, y):
+    """gy where y > 0, else 0 (y = relu(x): the gradient of relu through its output)."""
+    return (gy * (y > 0)).astype(gy.dtype, copy=False)

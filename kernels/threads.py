@@ -6,6 +6,7 @@ OpenBLAS's, fighting over the cores) per chunk and per GEMM. On a busy 2-core ma
 difference between 30 ms and 700 ms for the same layer. ``threadpoolctl`` (optional) pins the BLAS to one
 thread inside the pool.
 """
+import contextlib
 import os
 
 import numba
@@ -22,19 +23,30 @@ def workers():
     return max(1, numba.config.NUMBA_NUM_THREADS)
 
 
-def _blas_one_thread():
+@contextlib.contextmanager
+def blas_one_thread():
+    """NumPy's BLAS on one thread inside the block (through ``threadpoolctl``'s library handles, a few
+    microseconds; nothing without it): the pool's chunks, and products too small to share between threads,
+    where waking the BLAS's threads costs more than the product (LeNet's linear layers: 0.1 ms on one
+    thread, 1-10 ms on two)."""
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        except ImportError:            # optional: without it the GEMMs keep their own threads
+            _blas = []
+    old = [lib.get_num_threads() for lib in _blas]
+    for lib in _blas:
+        lib.set_num_threads(1)
     try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:            # optional: without it the GEMMs keep their own threads
-        import contextlib
-        return contextlib.nullcontext()
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+        yield
+    finally:
+        for lib, n in zip(_blas, old):
+            lib.set_num_threads(n)
 
 
-_controller = None
+_blas = None
 
 
 def _forget_pool():
@@ -55,5 +67,5 @@ def map_chunks(fn, chunks):
     if _pool is None:
         from concurrent.futures import ThreadPoolExecutor
         _pool = ThreadPoolExecutor(workers(), thread_name_prefix="minigrad-conv")
-    with _blas_one_thread():
+    with blas_one_thread():
         return list(_pool.map(lambda c: fn(c[0], c[1], False), chunks))

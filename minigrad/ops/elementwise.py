@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .. import backend, dtypes
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 
 
@@ -297,7 +297,8 @@ def sigmoid(x):
 
 class ReLU(Function):
     """Differentiated through its output (alive anyway: the next layer reads it), so no mask is kept
-    between forward and backward. (gy times a 0/1 array of gy's dtype measures faster than ``where``.)"""
+    between forward and backward. First order, the gradient is one kernel pass (``relu_backward``);
+    with ``create_graph=True`` it is gy times a 0/1 constant, a graph."""
     save_inputs = False
     save_output = True
 
@@ -305,7 +306,10 @@ class ReLU(Function):
         return self.xp.maximum(x, 0)
 
     def backward(self, gy):
-        return gy * self.wrap((self.saved_output().array > 0).astype(gy.dtype))
+        y = self.saved_output().array
+        if is_grad_enabled():
+            return gy * self.wrap((y > 0).astype(gy.dtype))
+        return self.wrap(backend.kernels(y).relu_backward(gy.array, y))
 
 
 def relu(x):

@@ -378,6 +378,9 @@ class Kernels:
     def map_chunks(self, fn, chunks):
         return [fn(s, e, True) for s, e in chunks]
 
+    def blas_one_thread(self):
+        return self._cpu.blas_one_thread()
+
     def __getattr__(self, name):
         kernel = getattr(self._cpu, name)
 

@@ -275,13 +275,14 @@ def _contract(module):
 def test_the_three_kernel_modules_share_one_contract():
     """reference, cpu and gpu export the same kernels with the same signatures (gpu imports without CuPy),
     every window kernel takes its arrays, then the Geometry, then keyword-only options (the per-channel
-    batch_norm_* kernels have no window: arrays only)."""
+    batch_norm_* kernels and relu_backward have no window: arrays only; blas_one_thread takes nothing)."""
     ref = _contract(reference)
     assert _contract(cpu) == ref
     assert _contract(gpu) == ref
-    assert {"map_chunks", "workers", "CHUNK_BYTES", "im2col", "col2im"} <= set(ref)
+    assert {"map_chunks", "workers", "CHUNK_BYTES", "blas_one_thread", "im2col", "col2im"} <= set(ref)
     for name, sig in ref.items():
-        if name in ("map_chunks", "workers", "CHUNK_BYTES") or name.startswith("batch_norm_"):
+        if name in ("map_chunks", "workers", "CHUNK_BYTES", "blas_one_thread", "relu_backward") or \
+                name.startswith("batch_norm_"):
             continue
         params = list(inspect.signature(getattr(reference, name)).parameters.values())
         positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
@@ -388,3 +389,27 @@ def test_every_gpu_kernel_compiles_to_ptx_for_float32_and_float64():
         pytest.skip("no NVVM (CUDA toolkit) on this machine: " + probe.stderr.strip().splitlines()[-1][:120])
     out = subprocess.run([sys.executable, "-c", PTX_CHECK], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and out.stdout.startswith("ok 8"), out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("step", [1, 2])                  # contiguous, and a strided view
+def test_relu_backward_matches_reference(dtype, step):
+    rng = np.random.default_rng(1)
+    y = np.maximum(rng.standard_normal((3, 6, 7)), 0).astype(dtype)
+    y[0, 0, :3] = 0                                    # exact zeros: no gradient, as relu's at 0
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    y, gy = y[:, ::step], gy[:, ::step]
+    got, want = cpu.relu_backward(gy, y), reference.relu_backward(gy, y)
+    assert got.dtype == want.dtype == dtype
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(want, np.where(y > 0, gy, 0))
+
+
+def test_blas_one_thread_pins_numpys_blas_and_restores_it():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    with cpu.blas_one_thread():
+        inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        np.ones((4, 4), np.float32) @ np.ones((4, 4), np.float32)
+    after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert inside == [1] * len(before) and after == before

@@ -33,6 +33,18 @@ def test_unary(name, shape, seed):
     check_op(lambda t: getattr(t, name)(), [x], lambda t: getattr(t, name)())
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_fast_backward_matches_its_graph_form(dtype):
+    """relu's first-order gradient is one kernel pass; with create_graph it is a graph: the same values."""
+    rng = np.random.default_rng(3)
+    x = minigrad.tensor(away_from_zero(rng, (4, 3, 5)).astype(dtype), requires_grad=True)
+    gy = minigrad.tensor(rng.standard_normal((4, 3, 5)).astype(dtype))
+    fast, = minigrad.autograd.grad(minigrad.relu(x), [x], gy)
+    graph, = minigrad.autograd.grad(minigrad.relu(x), [x], gy, create_graph=True)
+    assert fast.dtype == graph.dtype == x.dtype
+    np.testing.assert_array_equal(fast.numpy(), graph.detach().numpy())
+
+
 @given(shapes=broadcast_pairs, seed=st.integers(0, 2 ** 16))
 def test_pow_tensor_exponent(shapes, seed):
     rng = np.random.default_rng(seed)
