@@ -406,10 +406,22 @@ def test_relu_backward_matches_reference(dtype, step):
 
 
 def test_blas_one_thread_pins_numpys_blas_and_restores_it():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    with cpu.blas_one_thread():
-        inside = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-        np.ones((4, 4), np.float32) @ np.ones((4, 4), np.float32)
-    after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    assert inside == [1] * len(before) and after == before
+    """In a fresh process, so that NumPy's BLAS is the only one loaded: another library's BLAS (scipy's, loaded by
+    an earlier test) is not NumPy's and is not pinned."""
+    pytest.importorskip("threadpoolctl")
+    code = """
+import numpy as np, threadpoolctl
+import minigrad
+from minigrad.kernels import cpu
+def blas():
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+before = blas()
+with cpu.blas_one_thread():
+    inside = blas()
+    np.ones((4, 4), np.float32) @ np.ones((4, 4), np.float32)
+print(before, inside, blas())
+assert before and inside == [1] * len(before) and blas() == before
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert r.returncode == 0, r.stdout + r.stderr[-2000:]
